@@ -1,0 +1,3 @@
+from shine_ops.cli import main
+
+main()

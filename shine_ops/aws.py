@@ -1,0 +1,260 @@
+"""AWS access: one place that makes clients, counts calls and retries, and turns failures into typed errors.
+
+Why botocore and not boto3 resources: we only need clients, and botocore alone keeps start-up lean.
+Everything is imported lazily so importing this module costs nothing until a client is made.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from shine_ops.errors import (AwsCallError, EndpointUnreachable, NoCredentials, UsageError,
+                              is_access_denied)
+
+DEFAULT_MAX_ATTEMPTS = 10  # platform-notes: 3 attempts lose ~1 call per diagnosis at 30% throttling
+SANDBOX_ACCESS_KEY = "shine-ops-sandbox"
+SANDBOX_SECRET_KEY = "shine-ops-sandbox-secret"
+
+# IAM action prefixes that differ from botocore's signing name.
+_IAM_PREFIX = {"monitoring": "cloudwatch", "execute-api": "execute-api"}
+
+
+@dataclass
+class ConnectionOptions:
+    """Where and as whom to talk to AWS. ``None`` means "use the standard AWS resolution"."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    sandbox: bool = False  # explicit endpoint + dummy credentials; ignores AWS_PROFILE and AWS_ENDPOINT_URL*
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise UsageError("max attempts must be at least 1")
+        env_attempts = os.environ.get("SHINE_OPS_MAX_ATTEMPTS")
+        if env_attempts:
+            try:
+                self.max_attempts = max(1, int(env_attempts))
+            except ValueError:
+                raise UsageError(f"SHINE_OPS_MAX_ATTEMPTS={env_attempts!r} is not a whole number") from None
+
+
+@dataclass
+class ApiCalls:
+    """Counts logical API calls (not retries) per operation, and the retries they needed."""
+
+    by_operation: Counter = field(default_factory=Counter)
+    retries: int = 0
+    mutating: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_operation.values())
+
+    def record(self, key: str, retries: int) -> None:
+        with self._lock:
+            self.by_operation[key] += 1
+            self.retries += retries
+            op = key.split(".", 1)[1]
+            if not op.startswith(("Describe", "List", "Get", "Head", "Lookup", "Test", "Filter")):
+                self.mutating[key] += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "by_operation": dict(sorted(self.by_operation.items())),
+                "retries": self.retries}
+
+
+def iam_action(service_model: Any, operation: str) -> str:
+    prefix = getattr(service_model, "signing_name", None) or service_model.endpoint_prefix
+    return f"{_IAM_PREFIX.get(prefix, prefix)}:{operation}"
+
+
+class Aws:
+    """A lazily built set of clients sharing one session, one retry policy and one call counter."""
+
+    def __init__(self, options: ConnectionOptions | None = None) -> None:
+        self.options = options or ConnectionOptions()
+        self.calls = ApiCalls()
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # -- sessions and clients ------------------------------------------------------------------
+    def _make_session(self) -> Any:
+        import botocore.session
+        from botocore.exceptions import ProfileNotFound
+
+        opts = self.options
+        if opts.sandbox:
+            # No profile, no config files, no configured endpoints: nothing can route to a real account.
+            session = botocore.session.Session(session_vars={
+                "profile": (None, None, None, None),
+                "config_file": (None, None, os.devnull, None),
+                "credentials_file": (None, None, os.devnull, None),
+            })
+            session.set_config_variable("ignore_configured_endpoint_urls", True)
+        else:
+            session = botocore.session.Session()
+            if opts.profile:
+                session.set_config_variable("profile", opts.profile)
+            try:
+                session.get_scoped_config()
+            except ProfileNotFound as exc:
+                raise UsageError(f"AWS profile not found: {exc.kwargs.get('profile')}",
+                                 hint="check --profile / AWS_PROFILE against ~/.aws/config") from None
+        session.register("after-call", self._after_call)
+        session.register("after-call-error", self._after_call_error)
+        return session
+
+    @property
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                self._session = self._make_session()
+            return self._session
+
+    @property
+    def region(self) -> str:
+        opts = self.options
+        region = opts.region
+        if not region and opts.sandbox:
+            region = "us-east-1"
+        if not region:
+            region = self.session.get_config_variable("region")
+        if not region:
+            raise UsageError("no AWS region given", hint="pass --region or set AWS_REGION")
+        return region
+
+    def client(self, service: str, *, max_attempts: int | None = None,
+               connect_timeout: float | None = None) -> Any:
+        key = f"{service}:{max_attempts}:{connect_timeout}"
+        if key in self._clients:
+            return self._clients[key]
+        from botocore.config import Config
+
+        from shine_ops import __version__
+
+        opts = self.options
+        config = Config(
+            retries={"mode": "standard", "max_attempts": max_attempts or opts.max_attempts},
+            connect_timeout=connect_timeout or opts.connect_timeout,
+            read_timeout=opts.read_timeout,
+            user_agent_extra=f"shine-ops/{__version__}",
+        )
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
+        if opts.endpoint_url:
+            kwargs["endpoint_url"] = opts.endpoint_url
+        if opts.sandbox:
+            if not opts.endpoint_url:
+                raise UsageError("sandbox mode needs the sandbox endpoint")
+            kwargs["aws_access_key_id"] = SANDBOX_ACCESS_KEY
+            kwargs["aws_secret_access_key"] = SANDBOX_SECRET_KEY
+        client = self.session.create_client(service, **kwargs)
+        self._clients[key] = client
+        return client
+
+    # -- counting ------------------------------------------------------------------------------
+    def _after_call(self, http_response: Any = None, parsed: Any = None, model: Any = None,
+                    **_: Any) -> None:
+        retries = 0
+        if isinstance(parsed, dict):
+            retries = int(parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
+        self.calls.record(f"{model.service_model.service_name}.{model.name}", retries)
+
+    def _after_call_error(self, exception: Any = None, model: Any = None, context: Any = None,
+                          **_: Any) -> None:
+        retries = 0
+        if isinstance(context, dict):
+            retries = max(0, int(context.get("retries", {}).get("attempt", 1)) - 1)
+        self.calls.record(f"{model.service_model.service_name}.{model.name}", retries)
+
+    # -- calls ---------------------------------------------------------------------------------
+    def call(self, service: str, operation: str, *, essential: bool = True, **params: Any) -> dict:
+        """Call ``operation`` (CamelCase, as in the API reference) and translate failures.
+
+        ``essential`` only documents intent here; callers decide whether an AwsCallError ends the run.
+        """
+        client = self.client(service)
+        method = getattr(client, _snake(operation))
+        with self._translate(client, operation):
+            return method(**params)
+
+    def paginate(self, service: str, operation: str, result_key: str, **params: Any) -> list[Any]:
+        """All items of a paginated operation's ``result_key``, page by page (each page is one counted call)."""
+        return list(self.iter_pages(service, operation, result_key, **params))
+
+    def iter_pages(self, service: str, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
+        client = self.client(service)
+        with self._translate(client, operation):
+            if client.can_paginate(_snake(operation)):
+                for page in client.get_paginator(_snake(operation)).paginate(**params):
+                    yield from page.get(result_key, [])
+            else:
+                yield from getattr(client, _snake(operation))(**params).get(result_key, [])
+
+    def identity(self) -> dict:
+        """sts:GetCallerIdentity with few attempts: the fast way to learn that the endpoint is down."""
+        client = self.client("sts", max_attempts=2, connect_timeout=3.0)
+        with self._translate(client, "GetCallerIdentity"):
+            return client.get_caller_identity()
+
+    def _translate(self, client: Any, operation: str) -> "_Translate":
+        return _Translate(self, client, operation)
+
+
+class _Translate:
+    """Context manager mapping botocore exceptions to shine-ops errors that name the call."""
+
+    def __init__(self, aws: Aws, client: Any, operation: str) -> None:
+        self.aws, self.client, self.operation = aws, client, operation
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc is None:
+            return False
+        from botocore import exceptions as bex
+
+        model = self.client.meta.service_model
+        qualified = f"{model.service_name}.{self.operation}"
+        if isinstance(exc, bex.ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", "Unknown"))
+            message = str(err.get("Message", "")) or str(exc)
+            raise AwsCallError(qualified, code, message, iam_action=iam_action(model, self.operation)) from None
+        if isinstance(exc, bex.NoCredentialsError):
+            raise NoCredentials(f"no AWS credentials found (needed for {qualified})",
+                                hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                                     "or use --sandbox") from None
+        if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError, bex.ReadTimeoutError,
+                            bex.ConnectionClosedError)):
+            endpoint = self.client.meta.endpoint_url
+            raise EndpointUnreachable(f"cannot reach {endpoint} for {qualified}",
+                                      hint="check --endpoint-url / AWS_ENDPOINT_URL and the network") from None
+        if isinstance(exc, bex.NoRegionError):
+            raise UsageError("no AWS region given", hint="pass --region or set AWS_REGION") from None
+        if isinstance(exc, bex.ParamValidationError):
+            raise UsageError(f"{qualified}: {exc}") from None
+        return False
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i and (not operation[i - 1].isupper() or
+                                   (i + 1 < len(operation) and operation[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+__all__ = ["Aws", "ApiCalls", "ConnectionOptions", "iam_action", "is_access_denied"]

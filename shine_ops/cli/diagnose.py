@@ -1,0 +1,59 @@
+"""``shine-ops diagnose``: collect once, run a playbook, report, and exit as the contract says."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from shine_ops.cli import app
+from shine_ops.cli.common import (ClusterOpt, ConfigOpt, DomainOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt,
+                                  ServiceOpt, checks_dirs, choice, connect, guarded, say, settings_from, target_from,
+                                  write_output)
+
+
+@app.command()
+@guarded
+def diagnose(
+    domain: Optional[str] = DomainOpt,
+    cluster: Optional[str] = ClusterOpt,
+    service: Optional[str] = ServiceOpt,
+    playbook: str = typer.Option("snail-trail", "--playbook", help="Playbook name or YAML file."),
+    fmt: str = typer.Option("table", "--format", help="table, json, markdown or junit."),
+    output: Optional[str] = typer.Option(None, "--output", help="Write the report to this file."),
+    fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 when a check fails at or above this severity."),
+    no_probe: bool = typer.Option(False, "--no-probe", help="Skip live DNS/HTTP probes."),
+    probe_timeout: float = typer.Option(10.0, "--probe-timeout", help="Time budget of all probes, seconds."),
+    checks_dir: Optional[List[str]] = typer.Option(None, "--checks-dir", help="Extra folder of checks/playbooks."),
+    config: Optional[str] = ConfigOpt,
+    profile: Optional[str] = ProfileOpt,
+    region: Optional[str] = RegionOpt,
+    endpoint_url: Optional[str] = EndpointOpt,
+    sandbox: bool = SandboxOpt,
+) -> None:
+    """Follow the request path of a service and report every broken link, root cause first."""
+    from shine_ops.config import load_config
+    from shine_ops.engine.finding import SEVERITIES
+    from shine_ops.engine.runner import load_catalogue, run
+    from shine_ops.errors import EXIT_FINDINGS, EXIT_OK
+    from shine_ops.report import FORMATS, render
+
+    choice(fmt, FORMATS, "--format")
+    choice(fail_on, SEVERITIES, "--fail-on")
+    cfg = load_config(config)
+    catalogue = load_catalogue(checks_dirs(checks_dir, cfg))
+    pb = catalogue.load_playbook(playbook)
+    aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+    target = target_from(domain, cluster, service, cfg, st)
+    report = run(aws, target, pb, settings_from(cfg), progress=None)
+    for note in report.notes:
+        if fmt != "table" or output:
+            say("note: " + note)
+    write_output(render(report, fmt, color=output is None and _stdout_tty()), output)
+    raise typer.Exit(EXIT_FINDINGS if report.failing_at_or_above(fail_on) else EXIT_OK)
+
+
+def _stdout_tty() -> bool:
+    import sys
+
+    return sys.stdout.isatty()

@@ -1,0 +1,46 @@
+"""``shine-ops map``: draw the request path as a tree, each node marked by its checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from shine_ops.cli import app
+from shine_ops.cli.common import (ClusterOpt, ConfigOpt, DomainOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt,
+                                  ServiceOpt, choice, connect, guarded, settings_from, target_from, write_output)
+
+
+@app.command("map")
+@guarded
+def map_cmd(
+    domain: Optional[str] = DomainOpt,
+    cluster: Optional[str] = ClusterOpt,
+    service: Optional[str] = ServiceOpt,
+    fmt: str = typer.Option("tree", "--format", help="tree or json."),
+    output: Optional[str] = typer.Option(None, "--output", help="Write to this file."),
+    config: Optional[str] = ConfigOpt,
+    profile: Optional[str] = ProfileOpt,
+    region: Optional[str] = RegionOpt,
+    endpoint_url: Optional[str] = EndpointOpt,
+    sandbox: bool = SandboxOpt,
+) -> None:
+    """record -> load balancer -> listener -> rule -> target group -> targets -> service -> task definition."""
+    from shine_ops.config import load_config
+    from shine_ops.engine.runner import load_catalogue, run
+    from shine_ops.topology.tree import build_tree, render_tree
+
+    choice(fmt, ("tree", "json"), "--format")
+    cfg = load_config(config)
+    pb = load_catalogue().load_playbook("snail-trail")
+    aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+    report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings_from(cfg))
+    marks = {h["hop"]: h["status"] for h in report.path}
+    tree = build_tree(report.snapshot, report.request_path, marks)
+    if fmt == "json":
+        write_output(json.dumps({"schema": "shine-ops.map/v1", "target": report.target, "tree": tree,
+                                 "api_calls": report.api_calls}, indent=2) + "\n", output)
+    else:
+        write_output(render_tree(tree, color=output is None and sys.stdout.isatty()), output)

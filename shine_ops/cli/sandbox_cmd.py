@@ -1,0 +1,63 @@
+"""``shine-ops sandbox up|down|status|scenarios``: the embedded AWS emulator."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from shine_ops.cli import app
+from shine_ops.cli.common import guarded, say
+
+sandbox_app = typer.Typer(help="The embedded sandbox: a local AWS emulator seeded with a scenario.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("up")
+@guarded
+def up(scenario: str = typer.Option("shine-incident", "--scenario", help="Scenario name (see: sandbox scenarios) or file.")) -> None:
+    """Start the sandbox in the background and seed it (restarts it if another scenario runs)."""
+    from shine_ops.sandbox import control
+
+    st = control.up(scenario, say=say)
+    typer.echo(f"sandbox up: scenario {st['scenario']} at {st['endpoint']} (pid {st['pid']}, "
+               f"seeded with {st.get('seed_calls', '?')} API calls in {st.get('seeded_in_s', '?')} s)")
+    target = st.get("target") or {}
+    if target:
+        typer.echo("try: shine-ops diagnose --sandbox" + "".join(f" --{k} {v}" for k, v in target.items()))
+
+
+@sandbox_app.command("down")
+@guarded
+def down() -> None:
+    """Stop the sandbox (its state is lost)."""
+    from shine_ops.sandbox import control
+
+    typer.echo("sandbox stopped" if control.down() else "no sandbox was running")
+
+
+@sandbox_app.command("status")
+@guarded
+def status(as_json: bool = typer.Option(False, "--json", help="Print the state as JSON.")) -> None:
+    """Say whether the sandbox runs, where, and with which scenario (exit 1 when it does not run)."""
+    from shine_ops.sandbox import control
+
+    st = control.running()
+    if as_json:
+        typer.echo(json.dumps(st or {"status": "stopped"}, indent=2))
+    elif st:
+        typer.echo(f"running: scenario {st['scenario']} at {st['endpoint']} (pid {st['pid']})")
+    else:
+        typer.echo("stopped")
+    raise typer.Exit(0 if st else 1)
+
+
+@sandbox_app.command("scenarios")
+@guarded
+def scenarios() -> None:
+    """List the scenarios the sandbox can seed."""
+    from shine_ops.sandbox.scenario import describe_scenarios
+
+    for name, desc in describe_scenarios():
+        typer.echo(f"{name:24} {desc}")

@@ -1,0 +1,69 @@
+"""``shine-ops.yaml``: the project file. Options override it; the contract fixes its keys and defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shine_ops.engine.yamlload import Located, load_located
+from shine_ops.errors import ConfigError
+
+DEFAULT_FILE = "shine-ops.yaml"
+
+_TYPES: dict[str, Any] = {
+    "domain": str, "cluster": str, "service": str, "region": str, "profile": str, "endpoint_url": str,
+    "health_path": str, "service_paths": list, "startup_budget_s": (int, float), "latency_budget_s": (int, float),
+    "frontend_origins": list, "checks_dir": (str, list), "suppressions": list, "targets": list,
+    "playbooks": list, "fail_on": str, "notify": dict, "state": (str, dict), "declared": dict,
+    "serves_reference_api": bool,
+}
+
+
+@dataclass
+class ProjectConfig:
+    data: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+def load_config(path: str | None) -> ProjectConfig:
+    """Load ``path`` (must exist) or ``./shine-ops.yaml`` (optional)."""
+    p = Path(path) if path else Path(DEFAULT_FILE)
+    if not p.exists():
+        if path:
+            raise ConfigError("configuration file not found", path=str(p))
+        return ProjectConfig()
+    doc = load_located(p)
+    if doc.data is None:
+        return ProjectConfig(path=str(p))
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "shine-ops.yaml must be a mapping of keys to values")
+    _check_types(doc)
+    return ProjectConfig(doc.data, str(p))
+
+
+def _check_types(doc: Located) -> None:
+    for key, value in doc.data.items():
+        if key not in _TYPES:
+            raise doc.error((key,), "unknown key", hint="known keys: " + ", ".join(sorted(_TYPES)))
+        want = _TYPES[key]
+        if isinstance(value, bool) and want in ((int, float), str, list, dict):
+            raise doc.error((key,), f"expected {_name(want)}, got a boolean")
+        if not isinstance(value, want):
+            raise doc.error((key,), f"expected {_name(want)}, got {type(value).__name__}")
+    for key in ("service_paths", "frontend_origins"):
+        for i, v in enumerate(doc.data.get(key) or []):
+            if not isinstance(v, str):
+                raise doc.error((key, i), "expected a string")
+    for i, v in enumerate(doc.data.get("service_paths") or []):
+        if not v.startswith("/"):
+            raise doc.error(("service_paths", i), f"a path must start with '/': {v!r}")
+
+
+def _name(t: Any) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(x.__name__ for x in t)
+    return {"str": "a string", "list": "a list", "dict": "a mapping", "bool": "true or false"}.get(t.__name__, t.__name__)

@@ -1,0 +1,1 @@
+"""Catalogue, playbooks, runner: turns a snapshot and a request path into findings."""

@@ -1,0 +1,158 @@
+"""Runs a playbook: collect once, resolve the path, evaluate every check, order the root causes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from shine_ops import __version__
+from shine_ops.engine.catalogue import Catalogue, Playbook
+from shine_ops.engine.finding import Finding, Outcome, severity_at_least
+from shine_ops.evaluators import REGISTRY, Context, Settings
+from shine_ops.topology.collect import Collector, Target
+from shine_ops.topology.path import RequestPath
+from shine_ops.topology.snapshot import Snapshot
+
+REPORT_SCHEMA = "shine-ops.report/v1"
+HOP_ORDER = ["dns", "load_balancer", "listener", "target_group", "targets", "service", "task_definition",
+             "network", "app", "account"]
+
+
+@dataclass
+class Report:
+    playbook: str
+    target: dict[str, Any]
+    findings: list[Finding]
+    path: list[dict[str, Any]]
+    api_calls: dict[str, Any]
+    duration_s: float
+    snapshot: Snapshot | None = field(default=None, repr=False)
+    request_path: RequestPath | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def root_causes(self) -> list[str]:
+        failing = {f.check for f in self.findings if f.status == "fail" and not f.suppressed}
+        return [f.check for f in self.findings
+                if f.check in failing and not (set(f.explained_by) & failing)]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in ("pass", "fail", "warn", "skip", "error")}
+        for f in self.findings:
+            counts[f.status] += 1
+        return counts
+
+    def failing_at_or_above(self, threshold: str) -> list[Finding]:
+        return [f for f in self.findings if f.status == "fail" and not f.suppressed
+                and severity_at_least(f.severity, threshold)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": REPORT_SCHEMA, "tool_version": __version__, "playbook": self.playbook,
+            "target": self.target, "path": self.path, "findings": [f.to_json() for f in self.findings],
+            "root_causes": self.root_causes, "summary": self.summary, "api_calls": self.api_calls,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def evaluate(playbook: Playbook, ctx: Context) -> list[Finding]:
+    """Evaluate every check of the playbook over the context (pure: no AWS calls)."""
+    findings = []
+    for entry in playbook.entries:
+        chk = entry.check
+        ev = REGISTRY.get(chk.evaluator)
+        failed_areas = sorted(a for a in (ev.needs if ev else ()) if a in ctx.snapshot.errors)
+        if failed_areas:
+            err = ctx.snapshot.errors[failed_areas[0]]
+            what = f"{err.operation} was denied: grant {err.iam_action}" if err.access_denied else str(err)
+            outcome = Outcome("error", f"Could not evaluate: {what}.",
+                              evidence={"error": {"operation": err.operation, "code": err.code,
+                                                  "iam_action": err.iam_action}})
+        elif ev is None:
+            outcome = Outcome("error", f"No evaluator named {chk.evaluator!r} is registered.")
+        else:
+            try:
+                outcome = ev.fn(ctx, entry.params)
+            except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+                outcome = Outcome("error", f"The evaluator failed: {type(exc).__name__}: {exc}.")
+        f = Finding.from_outcome(chk.id, chk.title, entry.severity, outcome, fix=chk.fix, hop=chk.hop)
+        findings.append(f)
+    failing = {f.check for f in findings if f.status == "fail"}
+    by_id = {e.check.id: e.check for e in playbook.entries}
+    for f in findings:
+        if f.status == "fail":
+            f.explained_by = [c for c in by_id[f.check].consequence_of if c in failing]
+    return findings
+
+
+def path_hops(snap: Snapshot, path: RequestPath, findings: list[Finding]) -> list[dict[str, Any]]:
+    """The request path as hops, each with the worst status of the checks about it."""
+    def status(hop: str) -> str:
+        sts = [f.status for f in findings if f.hop == hop]
+        for s in ("fail", "error", "warn", "pass"):
+            if s in sts:
+                return s
+        return "skip"
+
+    hops: list[dict[str, Any]] = []
+    if path.domain:
+        hops.append({"hop": "dns", "resource": path.domain, "status": status("dns")})
+    lbs = path.path_lb_arns(snap)
+    for arn in lbs:
+        lb = snap.load_balancers.get(arn)
+        if lb:
+            hops.append({"hop": "load_balancer", "resource": lb.name, "status": status("load_balancer")})
+    listeners = [l for a in lbs for l in snap.listeners_of(a)]
+    if listeners:
+        hops.append({"hop": "listener", "resource": ", ".join(f"{snap.load_balancers[l.lb_arn].name}:{l.label}"
+                                                               for l in listeners), "status": status("listener")})
+    if path.service:
+        tgs = [snap.tg_name(t) for t in path.service.target_group_arns]
+        hops.append({"hop": "target_group", "resource": ", ".join(tgs), "status": status("target_group")})
+        hops.append({"hop": "service", "resource": path.service.key, "status": status("service")})
+        td = path.task_definition(snap)
+        if td:
+            hops.append({"hop": "task_definition", "resource": td.label, "status": status("task_definition")})
+        if path.service.security_groups:
+            hops.append({"hop": "network", "resource": ", ".join(path.service.security_groups),
+                         "status": status("network")})
+    elif path.requested_service:
+        hops.append({"hop": "service", "resource": path.requested_service, "status": status("service")})
+    return hops
+
+
+def needed_areas(playbook: Playbook) -> set[str]:
+    areas: set[str] = set()
+    for e in playbook.entries:
+        ev = REGISTRY.get(e.check.evaluator)
+        if ev:
+            areas |= set(ev.needs)
+    return areas
+
+
+def run(aws: Any, target: Target, playbook: Playbook, settings: Settings | None = None,
+        progress: Callable[[str], None] | None = None,
+        probes: Callable[[Snapshot, RequestPath], dict[str, Any]] | None = None) -> Report:
+    started = time.monotonic()
+    collector = Collector(aws, areas=needed_areas(playbook), progress=progress)
+    snap, path = collector.collect(target)
+    ctx = Context(snapshot=snap, path=path, settings=settings or Settings(),
+                  probes=probes(snap, path) if probes else {})
+    findings = evaluate(playbook, ctx)
+    notes = []
+    if path.service_source == "only-candidate" and path.domain:
+        notes.append(f"{path.domain} reaches no ECS service; diagnosing {path.service.key}, the only service "  # type: ignore[union-attr]
+                     "behind another load balancer.")
+    tgt = {"domain": path.domain or target.domain,
+           "cluster": path.service.cluster_name if path.service else target.cluster,
+           "service": path.service.name if path.service else target.service,
+           "region": snap.region, "account": snap.account}
+    return Report(playbook=playbook.name, target=tgt, findings=findings, path=path_hops(snap, path, findings),
+                  api_calls=aws.calls.to_json(), duration_s=time.monotonic() - started, snapshot=snap,
+                  request_path=path, notes=notes)
+
+
+def load_catalogue(extra_dirs: list[str] | None = None) -> Catalogue:
+    return Catalogue.load(extra_dirs)

@@ -1,0 +1,39 @@
+"""An incident note in Markdown: root cause first, then every finding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ICON = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR"}
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Any) -> str:
+    t = report.target
+    who = t.get("domain") or f"{t.get('cluster')}/{t.get('service')}"
+    lines = [f"# shine-ops {report.playbook}: {who}", "",
+             f"Account {t.get('account')}, region {t.get('region')}; {report.api_calls['total']} API calls, "
+             f"{report.duration_s:.1f} s.", ""]
+    by_id = {f.check: f for f in report.findings}
+    if report.root_causes:
+        lines += ["## Root causes", ""]
+        for i, cid in enumerate(report.root_causes, 1):
+            f = by_id[cid]
+            lines.append(f"{i}. **{f.check}** ({f.severity}): {f.summary}")
+            if f.fix:
+                lines.append(f"   - Fix: `shine-ops fix alb-ecs --only {f.fix}`")
+        lines.append("")
+    else:
+        lines += ["No failing check.", ""]
+    lines += ["## Findings", "", "| status | severity | check | summary |", "|---|---|---|---|"]
+    for f in report.findings:
+        sim = " (simulated)" if f.simulated else ""
+        sup = " (suppressed)" if f.suppressed else ""
+        lines.append(f"| {ICON[f.status]}{sup} | {f.severity} | `{f.check}` | {_cell(f.summary)}{sim} |")
+    s = report.summary
+    lines += ["", f"{s['pass']} passed, {s['fail']} failed, {s['warn']} warnings, {s['skip']} skipped, "
+                  f"{s['error']} errors.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""The snapshot: everything collected for one target, indexed for the pure checks that read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shine_ops.errors import AwsCallError
+from shine_ops.topology.model import (Certificate, HostedZone, Listener, LoadBalancer, NetworkAcl,
+                                      NetworkInterface, RecordSet, Rule, SecurityGroup, Service, Subnet,
+                                      Task, TaskDefinition, TargetGroup)
+
+
+@dataclass
+class Snapshot:
+    region: str
+    account: str | None = None
+    zones: dict[str, HostedZone] = field(default_factory=dict)
+    records: list[RecordSet] = field(default_factory=list)
+    load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
+    listeners: dict[str, Listener] = field(default_factory=dict)
+    rules: dict[str, list[Rule]] = field(default_factory=dict)  # listener ARN -> rules (default last)
+    target_groups: dict[str, TargetGroup] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    task_definitions: dict[str, TaskDefinition] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
+    subnets: dict[str, Subnet] = field(default_factory=dict)
+    network_acls: dict[str, NetworkAcl] = field(default_factory=dict)
+    network_interfaces: dict[str, NetworkInterface] = field(default_factory=dict)
+    certificates: dict[str, Certificate] = field(default_factory=dict)
+    # Areas whose collection failed (e.g. access denied): their checks report ``error``.
+    errors: dict[str, AwsCallError] = field(default_factory=dict)
+    # ``cluster/service`` names asked for that ECS reported as MISSING or INACTIVE.
+    missing_services: list[str] = field(default_factory=list)
+
+    # -- lookups --------------------------------------------------------------------------------
+    def lb_by_dns(self, dns: str) -> LoadBalancer | None:
+        return next((lb for lb in self.load_balancers.values() if lb.dns_name == dns), None)
+
+    def lb_by_ref(self, ref: str) -> LoadBalancer | None:
+        """Find a load balancer by ``app/name/id`` (as ELB network interfaces describe themselves)."""
+        return next((lb for lb in self.load_balancers.values() if lb.arn.endswith("loadbalancer/" + ref)), None)
+
+    def listeners_of(self, lb_arn: str) -> list[Listener]:
+        return sorted((lst for lst in self.listeners.values() if lst.lb_arn == lb_arn), key=lambda l: l.port)
+
+    def rules_of(self, listener_arn: str) -> list[Rule]:
+        """Rules in evaluation order: by priority, the default rule last."""
+        return sorted(self.rules.get(listener_arn, []),
+                      key=lambda r: (r.priority is None, r.priority if r.priority is not None else 0))
+
+    def tg_name(self, arn: str) -> str:
+        tg = self.target_groups.get(arn)
+        return tg.name if tg else arn.split(":")[-1]
+
+    def tg_names(self) -> dict[str, str]:
+        return {arn: tg.name for arn, tg in self.target_groups.items()}
+
+    def lbs_forwarding_to(self, tg_arn: str) -> list[LoadBalancer]:
+        """Load balancers with a listener default action or rule that forwards to ``tg_arn``."""
+        found: dict[str, LoadBalancer] = {}
+        for lst in self.listeners.values():
+            actions = [lst.default_action] + [r.action for r in self.rules.get(lst.arn, [])]
+            if any(tg_arn in a.target_groups for a in actions):
+                lb = self.load_balancers.get(lst.lb_arn)
+                if lb:
+                    found[lb.arn] = lb
+        tg = self.target_groups.get(tg_arn)
+        for arn in (tg.lb_arns if tg else []):
+            if arn in self.load_balancers:
+                found.setdefault(arn, self.load_balancers[arn])
+        return list(found.values())
+
+    def services_using(self, tg_arn: str) -> list[Service]:
+        return [s for s in self.services.values() if tg_arn in s.target_group_arns]
+
+    def raw_view(self) -> dict[str, Any]:
+        """The raw AWS shapes per resource kind: what generic JMESPath checks query."""
+        return {
+            "hosted_zones": [z.raw for z in self.zones.values()],
+            "record_sets": [r.raw for r in self.records],
+            "load_balancers": [lb.raw | {"Attributes": lb.attributes} for lb in self.load_balancers.values()],
+            "listeners": [l.raw for l in self.listeners.values()],
+            "rules": [r.raw | {"ListenerArn": r.listener_arn} for rs in self.rules.values() for r in rs],
+            "target_groups": [tg.raw for tg in self.target_groups.values()],
+            "services": [s.raw for s in self.services.values()],
+            "task_definitions": [t.raw for t in self.task_definitions.values()],
+            "tasks": [t.raw for t in self.tasks.values()],
+            "security_groups": [g.raw for g in self.security_groups.values()],
+            "subnets": [s.raw for s in self.subnets.values()],
+            "network_acls": [n.raw for n in self.network_acls.values()],
+            "network_interfaces": [n.raw for n in self.network_interfaces.values()],
+            "certificates": [c.raw for c in self.certificates.values()],
+        }
