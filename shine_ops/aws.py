@@ -110,6 +110,7 @@ class Aws:
             except ProfileNotFound as exc:
                 raise UsageError(f"AWS profile not found: {exc.kwargs.get('profile')}",
                                  hint="check --profile / AWS_PROFILE against ~/.aws/config") from None
+        session.register("before-call", self._before_call)
         session.register("after-call", self._after_call)
         session.register("after-call-error", self._after_call_error)
         return session
@@ -169,12 +170,16 @@ class Aws:
             retries = int(parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
         self.calls.record(f"{model.service_model.service_name}.{model.name}", retries)
 
-    def _after_call_error(self, exception: Any = None, model: Any = None, context: Any = None,
-                          **_: Any) -> None:
-        retries = 0
-        if isinstance(context, dict):
+    @staticmethod
+    def _before_call(model: Any = None, context: Any = None, **_: Any) -> None:
+        if isinstance(context, dict) and model is not None:
+            context["shine_ops_operation"] = f"{model.service_model.service_name}.{model.name}"
+
+    def _after_call_error(self, context: Any = None, **_: Any) -> None:
+        # Connection failures end here (no parsed response); the key was stashed by _before_call.
+        if isinstance(context, dict) and context.get("shine_ops_operation"):
             retries = max(0, int(context.get("retries", {}).get("attempt", 1)) - 1)
-        self.calls.record(f"{model.service_model.service_name}.{model.name}", retries)
+            self.calls.record(context["shine_ops_operation"], retries)
 
     # -- calls ---------------------------------------------------------------------------------
     def call(self, service: str, operation: str, *, essential: bool = True, **params: Any) -> dict:

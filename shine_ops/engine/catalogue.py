@@ -52,10 +52,11 @@ def builtin_dir(kind: str) -> Path:
 def _validate(doc: Located, schema: dict, what: str) -> None:
     import jsonschema
 
+    from jsonschema.exceptions import best_match
+
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
+    err = best_match(validator.iter_errors(doc.data))  # descends into oneOf to the most specific error
+    if err is not None:
         keys = tuple(err.absolute_path)
         msg = err.message
         if err.validator == "additionalProperties":

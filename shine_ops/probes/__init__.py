@@ -1,0 +1,1 @@
+"""Active probes (HTTP, DNS) shared by the diagnose engine and the CLI."""
