@@ -134,9 +134,10 @@ def needed_areas(playbook: Playbook) -> set[str]:
 
 def run(aws: Any, target: Target, playbook: Playbook, settings: Settings | None = None,
         progress: Callable[[str], None] | None = None,
-        probes: Callable[[Snapshot, RequestPath], dict[str, Any]] | None = None) -> Report:
+        probes: Callable[[Snapshot, RequestPath], dict[str, Any]] | None = None,
+        areas: set[str] | None = None) -> Report:
     started = time.monotonic()
-    collector = Collector(aws, areas=needed_areas(playbook), progress=progress)
+    collector = Collector(aws, areas=areas or needed_areas(playbook), progress=progress)
     snap, path = collector.collect(target)
     ctx = Context(snapshot=snap, path=path, settings=settings or Settings(),
                   probes=probes(snap, path) if probes else {})

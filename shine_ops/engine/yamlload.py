@@ -38,7 +38,7 @@ def _walk(node: Any, keys: tuple, positions: dict) -> Any:
     if isinstance(node, yaml.MappingNode):
         out = {}
         for k_node, v_node in node.value:
-            key = k_node.value if isinstance(k_node, yaml.ScalarNode) else str(k_node.value)
+            key = _scalar(k_node) if isinstance(k_node, yaml.ScalarNode) else str(k_node.value)
             positions[keys + (key,)] = (k_node.start_mark.line + 1, k_node.start_mark.column + 1)
             out[key] = _walk(v_node, keys + (key,), positions)
             positions[keys + (key,)] = (k_node.start_mark.line + 1, k_node.start_mark.column + 1)

@@ -51,7 +51,7 @@ def simulate(tg: Any, target_id: str, port: int) -> tuple[str, str | None, str]:
     cdef = next((c for c in td.container_definitions if c.get("name") == mapping.get("containerName")), None)
     env = {e["name"]: e.get("value") for e in (cdef or {}).get("environment", [])}
     listen = int(env.get("PORT") or (cdef or {}).get("portMappings", [{}])[0].get("containerPort") or 0)
-    hc_port = port if str(tg.healthcheck_port) in ("traffic-port", "None", "") else int(tg.healthcheck_port)
+    hc_port = port if str(tg.health_check_port) in ("traffic-port", "None", "") else int(tg.health_check_port)
 
     alb_sgs = {g for lb in lbs for g in (lb.security_groups or [])}
     alb_cidrs = []
@@ -67,7 +67,7 @@ def simulate(tg: Any, target_id: str, port: int) -> tuple[str, str | None, str]:
         return "unhealthy", "Target.Timeout", f"[simulated] Request timed out: no task security group admits the load balancer on tcp/{hc_port}"
     if hc_port != listen:
         return "unhealthy", "Target.FailedHealthChecks", f"[simulated] Health checks failed: connection refused on port {hc_port} (the app listens on {listen})"
-    path = tg.healthcheck_path or "/"
+    path = tg.health_check_path or "/"
     if path not in APP_OK_PATHS:
         return "unhealthy", "Target.ResponseCodeMismatch", f"[simulated] Health checks failed with these codes: [404] on {path}"
     return "healthy", None, f"[simulated] healthy: the load balancer reaches port {hc_port} and {path} answers 200"
@@ -77,7 +77,7 @@ def _forwarded_tgs(elbv2: Any, lb_arn: str) -> set[str]:
     out: set[str] = set()
     lb = elbv2.load_balancers[lb_arn]
     for listener in lb.listeners.values():
-        for action in list(listener.default_actions) + [a for r in listener._rules.values() for a in r.actions]:
+        for action in list(listener.default_actions) + [a for r in _rules(listener) for a in r.actions]:
             data = action.data if hasattr(action, "data") else action
             if data.get("TargetGroupArn"):
                 out.add(data["TargetGroupArn"])
@@ -104,3 +104,8 @@ def install() -> None:
         return models.FakeHealthStatus(base.instance_id, base.port, base.health_check_port, state, reason, desc)
 
     models.FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+
+
+def _rules(listener: Any) -> list[Any]:
+    rules = getattr(listener, "rules", None) or getattr(listener, "_rules", None) or {}
+    return list(rules.values()) if isinstance(rules, dict) else list(rules)

@@ -18,7 +18,7 @@ from shine_ops.aws import Aws
 from shine_ops.errors import AwsCallError, UsageError
 from shine_ops.topology import path as P
 from shine_ops.topology.model import (Certificate, HostedZone, Listener, LoadBalancer, NetworkAcl,
-                                      NetworkInterface, RecordSet, Rule, SecurityGroup, Service, Subnet, Task,
+                                      NetworkInterface, RecordSet, RouteTable, Rule, SecurityGroup, Service, Subnet, Task,
                                       TaskDefinition, TargetGroup, TargetHealth, norm_dns)
 from shine_ops.topology.snapshot import Snapshot
 
@@ -33,9 +33,10 @@ PERMISSIONS: dict[str, list[str]] = {
               "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups"],
     "ecs": ["ecs:ListClusters", "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition"],
     "tasks": ["ecs:ListTasks", "ecs:DescribeTasks"],
-    "target_health": ["elasticloadbalancing:DescribeTargetHealth"],
+    "target_health": ["elasticloadbalancing:DescribeTargetHealth",
+                      "elasticloadbalancing:DescribeTargetGroupAttributes"],
     "security_groups": ["ec2:DescribeSecurityGroups"],
-    "network": ["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls"],
+    "network": ["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables"],
     "lb_attributes": ["elasticloadbalancing:DescribeLoadBalancerAttributes"],
     "certificates": ["acm:DescribeCertificate"],
 }
@@ -323,6 +324,13 @@ class Collector:
                                          Filters=[{"Name": "association.subnet-id", "Values": ids}]):
                 n = NetworkAcl.from_raw(raw)
                 snap.network_acls[n.id] = n
+            vpcs = sorted({snap.subnets[i].vpc_id for i in ids if i in snap.subnets})
+            if vpcs:  # explicit associations, and the VPC's main table for subnets without one
+                for raw in self.aws.paginate("ec2", "DescribeRouteTables", "RouteTables",
+                                             Filters=[{"Name": "vpc-id", "Values": vpcs}]):
+                    rt = RouteTable.from_raw(raw)
+                    if rt.is_main or set(rt.subnet_ids) & set(ids):
+                        snap.route_tables[rt.id] = rt
 
         def tasks() -> None:
             if not svc:
@@ -340,6 +348,8 @@ class Collector:
                 if not tg:
                     continue
                 resp = self.aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tg_arn)
+                attrs = self.aws.call("elbv2", "DescribeTargetGroupAttributes", TargetGroupArn=tg_arn)
+                tg.attributes = {a["Key"]: a["Value"] for a in attrs.get("Attributes", [])}
                 tg.targets = [TargetHealth(id=d["Target"]["Id"], port=d["Target"].get("Port"),
                                            state=d.get("TargetHealth", {}).get("State", "unknown"),
                                            reason=d.get("TargetHealth", {}).get("Reason"),

@@ -270,6 +270,7 @@ class TargetGroup:
     lb_arns: list[str]
     health_check: HealthCheck
     targets: list[TargetHealth] | None = None  # None: not collected
+    attributes: dict[str, str] | None = None  # None: not collected
     raw: dict = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -503,6 +504,23 @@ class Subnet:
             return ipaddress.ip_address(ip) in ipaddress.ip_network(self.cidr, strict=False)
         except ValueError:
             return False
+
+
+@dataclass
+class RouteTable:
+    id: str
+    vpc_id: str
+    subnet_ids: list[str]
+    is_main: bool
+    routes: list[dict]
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def from_raw(cls, raw: dict) -> "RouteTable":
+        assocs = raw.get("Associations", [])
+        return cls(id=raw["RouteTableId"], vpc_id=raw.get("VpcId", ""),
+                   subnet_ids=[a["SubnetId"] for a in assocs if a.get("SubnetId")],
+                   is_main=any(a.get("Main") for a in assocs), routes=list(raw.get("Routes", [])), raw=raw)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from shine_ops.errors import AwsCallError
 from shine_ops.topology.model import (Certificate, HostedZone, Listener, LoadBalancer, NetworkAcl,
-                                      NetworkInterface, RecordSet, Rule, SecurityGroup, Service, Subnet,
+                                      NetworkInterface, RecordSet, RouteTable, Rule, SecurityGroup, Service, Subnet,
                                       Task, TaskDefinition, TargetGroup)
 
 
@@ -27,6 +27,7 @@ class Snapshot:
     security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
     network_acls: dict[str, NetworkAcl] = field(default_factory=dict)
+    route_tables: dict[str, RouteTable] = field(default_factory=dict)
     network_interfaces: dict[str, NetworkInterface] = field(default_factory=dict)
     certificates: dict[str, Certificate] = field(default_factory=dict)
     # Areas whose collection failed (e.g. access denied): their checks report ``error``.
@@ -83,13 +84,14 @@ class Snapshot:
             "load_balancers": [lb.raw | {"Attributes": lb.attributes} for lb in self.load_balancers.values()],
             "listeners": [l.raw for l in self.listeners.values()],
             "rules": [r.raw | {"ListenerArn": r.listener_arn} for rs in self.rules.values() for r in rs],
-            "target_groups": [tg.raw for tg in self.target_groups.values()],
+            "target_groups": [tg.raw | {"Attributes": tg.attributes} for tg in self.target_groups.values()],
             "services": [s.raw for s in self.services.values()],
             "task_definitions": [t.raw for t in self.task_definitions.values()],
             "tasks": [t.raw for t in self.tasks.values()],
             "security_groups": [g.raw for g in self.security_groups.values()],
             "subnets": [s.raw for s in self.subnets.values()],
             "network_acls": [n.raw for n in self.network_acls.values()],
+            "route_tables": [r.raw for r in self.route_tables.values()],
             "network_interfaces": [n.raw for n in self.network_interfaces.values()],
             "certificates": [c.raw for c in self.certificates.values()],
         }
