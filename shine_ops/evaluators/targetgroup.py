@@ -19,6 +19,11 @@ def port_matches_container(ctx: Context, params: dict) -> Outcome:
     for m in svc.load_balancers:
         tg = snap.target_groups.get(m.target_group_arn or "")
         if tg is None:
+            if m.target_group_arn in snap.missing_target_groups:
+                resources.append(m.target_group_arn)
+                evidence.append({"target_group": m.target_group_arn, "exists": False})
+                problems.append(f"service maps container {m.container_name} to target group "
+                                f"{m.target_group_arn.split('/')[-2]}, which no longer exists")
             continue
         resources.append(tg.arn)
         cdef = td.container(m.container_name) if td else None

@@ -114,6 +114,7 @@ class Collector:
             # The incident: the record reaches a load balancer that routes to no ECS service.
             self.progress("candidate services behind other load balancers")
             self._collect_all_services()
+            self._describe_tgs(sorted({tg for s in snap.services.values() for tg in s.target_group_arns}))
             self._collect_listeners(sorted({arn for s in snap.services.values() for tg in s.target_group_arns
                                             for arn in self._tg_lb_arns(tg)}))
             cands = P.candidate_services(snap, path.record_lb_arns)
@@ -241,10 +242,24 @@ class Collector:
     def _describe_tgs(self, arns: list[str]) -> None:
         snap = self.snap
         assert snap
-        missing = [a for a in arns if a not in snap.target_groups]
+        missing = [a for a in arns if a not in snap.target_groups and a not in snap.missing_target_groups]
         for i in range(0, len(missing), 20):
-            for raw in self.aws.paginate("elbv2", "DescribeTargetGroups", "TargetGroups",
-                                         TargetGroupArns=missing[i:i + 20]):
+            batch = missing[i:i + 20]
+            try:
+                raws = self.aws.paginate("elbv2", "DescribeTargetGroups", "TargetGroups", TargetGroupArns=batch)
+            except AwsCallError as err:
+                if err.code != "TargetGroupNotFound":
+                    raise
+                raws = []  # one deleted group fails the whole batch: ask one by one, note the missing
+                for arn in batch:
+                    try:
+                        raws += self.aws.paginate("elbv2", "DescribeTargetGroups", "TargetGroups",
+                                                  TargetGroupArns=[arn])
+                    except AwsCallError as one:
+                        if one.code != "TargetGroupNotFound":
+                            raise
+                        snap.missing_target_groups.append(arn)
+            for raw in raws:
                 tg = TargetGroup.from_raw(raw)
                 snap.target_groups[tg.arn] = tg
 
@@ -266,15 +281,15 @@ class Collector:
         if self._listed_all_services:
             return
         self._listed_all_services = True
-        for cluster in self.aws.paginate("ecs", "ListClusters", "clusterArns"):
-            arns = self.aws.paginate("ecs", "ListServices", "serviceArns", cluster=cluster)
+        page = {"PaginationConfig": {"PageSize": 100}}  # AWS pages ListServices by 10 unless asked
+        for cluster in self.aws.paginate("ecs", "ListClusters", "clusterArns", **page):
+            arns = self.aws.paginate("ecs", "ListServices", "serviceArns", cluster=cluster, **page)
             for i in range(0, len(arns), 10):
                 resp = self.aws.call("ecs", "DescribeServices", cluster=cluster, services=arns[i:i + 10])
                 for raw in resp.get("services", []):
                     svc = Service.from_raw(raw)
                     if svc.status != "INACTIVE" and svc.load_balancers:
                         snap.services.setdefault(svc.arn, svc)
-        self._describe_tgs(sorted({tg for s in snap.services.values() for tg in s.target_group_arns}))
 
     def _collect_service_side(self, path: P.RequestPath) -> None:
         snap = self.snap

@@ -17,9 +17,10 @@ def norm_dns(name: str | None) -> str:
     if not name:
         return ""
     name = name.strip().lower().rstrip(".").replace("\\052", "*")
-    for prefix in ("dualstack.", "ipv6."):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
+    if ".elb.amazonaws.com" in name:  # only load balancer names carry these prefixes
+        for prefix in ("dualstack.", "ipv6."):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
     return name
 
 

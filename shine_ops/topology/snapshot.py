@@ -34,6 +34,8 @@ class Snapshot:
     errors: dict[str, AwsCallError] = field(default_factory=dict)
     # ``cluster/service`` names asked for that ECS reported as MISSING or INACTIVE.
     missing_services: list[str] = field(default_factory=list)
+    # Target group ARNs that a service or rule names but that no longer exist.
+    missing_target_groups: list[str] = field(default_factory=list)
 
     # -- lookups --------------------------------------------------------------------------------
     def lb_by_dns(self, dns: str) -> LoadBalancer | None:
