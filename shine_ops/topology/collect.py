@@ -156,13 +156,11 @@ class Collector:
                 page = self.aws.call("route53", "ListResourceRecordSets", HostedZoneId=zone_id, MaxItems="100",
                                      **token)
                 done = False
-                found = False
                 for raw in page.get("ResourceRecordSets", []):
                     rec = RecordSet.from_raw(zone_id, raw)
                     if rec.name == name:
                         snap.records.append(rec)
-                        found = True
-                    elif found:  # records come sorted by name: past ours, nothing more to read
+                    else:  # the listing starts at our name, sorted: past it, nothing more to read
                         done = True
                         break
                 if done or not page.get("IsTruncated"):
@@ -267,7 +265,12 @@ class Collector:
     def _describe_service(self, cluster: str, service: str) -> Service | None:
         snap = self.snap
         assert snap
-        resp = self.aws.call("ecs", "DescribeServices", cluster=cluster, services=[service])
+        try:
+            resp = self.aws.call("ecs", "DescribeServices", cluster=cluster, services=[service])
+        except AwsCallError as err:
+            if err.code != "ClusterNotFoundException":
+                raise
+            return None  # reported as a missing service by ecs.service-running
         for raw in resp.get("services", []):
             svc = Service.from_raw(raw)
             if svc.status != "INACTIVE":

@@ -7,8 +7,12 @@ shapes with JMESPath, and because a finding's evidence should quote what AWS sai
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+
+_ELB_NAME = re.compile(r"\.elb\.([a-z0-9-]+\.)?amazonaws\.com(\.cn)?$")
 
 
 def norm_dns(name: str | None) -> str:
@@ -17,7 +21,7 @@ def norm_dns(name: str | None) -> str:
     if not name:
         return ""
     name = name.strip().lower().rstrip(".").replace("\\052", "*")
-    if ".elb.amazonaws.com" in name:  # only load balancer names carry these prefixes
+    if _ELB_NAME.search(name):  # only load balancer names carry these prefixes (ALB and NLB forms)
         for prefix in ("dualstack.", "ipv6."):
             if name.startswith(prefix):
                 name = name[len(prefix):]

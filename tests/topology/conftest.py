@@ -11,8 +11,27 @@ import os
 import pytest
 
 
+_LOADERS: dict = {}
+
+
 @pytest.fixture
-def moto_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def shared_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Speed only: every botocore Session (ours and the product's ``Aws``) gets the same data loader, so the
+    service models (EC2's alone is megabytes of JSON) are parsed once per test run, not once per test.
+    botocore already shares one loader between all clients of a session; this shares it between sessions."""
+    import botocore.loaders
+    import botocore.session
+
+    def create_loader(search_path_string=None):
+        if search_path_string not in _LOADERS:
+            _LOADERS[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return _LOADERS[search_path_string]
+
+    monkeypatch.setattr(botocore.session, "create_loader", create_loader)
+
+
+@pytest.fixture
+def moto_env(monkeypatch: pytest.MonkeyPatch, shared_botocore_loader: None) -> None:
     """Dummy credentials; nothing configured that could route a call to a real account or endpoint."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
