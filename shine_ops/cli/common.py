@@ -76,16 +76,18 @@ def target_from(domain: Optional[str], cluster: Optional[str], service: Optional
     return Target(domain=d, cluster=c, service=s)
 
 
-def settings_from(config: Any) -> Any:
+def settings_from(config: Any, sandbox_state: Optional[dict] = None) -> Any:
     from shine_ops.evaluators import Settings
 
-    cfg = config.data if config is not None else {}
+    cfg = dict((sandbox_state or {}).get("target") or {})  # the scenario's expectations, then the file's
+    cfg.update(config.data if config is not None else {})
     defaults = Settings()
     return Settings(health_path=cfg.get("health_path", defaults.health_path),
                     service_paths=list(cfg.get("service_paths", defaults.service_paths)),
                     startup_budget_s=cfg.get("startup_budget_s", defaults.startup_budget_s),
                     latency_budget_s=cfg.get("latency_budget_s", defaults.latency_budget_s),
-                    frontend_origins=list(cfg.get("frontend_origins", defaults.frontend_origins)))
+                    frontend_origins=list(cfg.get("frontend_origins", defaults.frontend_origins)),
+                    serves_reference_api=bool(cfg.get("serves_reference_api", defaults.serves_reference_api)))
 
 
 def checks_dirs(cli_dirs: Optional[list[str]], config: Any) -> list[str]:

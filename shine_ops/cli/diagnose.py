@@ -45,7 +45,15 @@ def diagnose(
     pb = catalogue.load_playbook(playbook)
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
     target = target_from(domain, cluster, service, cfg, st)
-    report = run(aws, target, pb, settings_from(cfg), progress=None)
+    settings = settings_from(cfg, st)
+
+    def probes(snap, path):  # live evidence, gathered before the (pure) checks run
+        from shine_ops.probes.service import probe_service
+
+        return {"service": probe_service(path.domain, settings, timeout_s=probe_timeout, enabled=not no_probe,
+                                         sandbox_state=st)}
+
+    report = run(aws, target, pb, settings, progress=None, probes=probes)
     for note in report.notes:
         if fmt != "table" or output:
             say("note: " + note)

@@ -38,7 +38,7 @@ def map_cmd(
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
     from shine_ops.topology.collect import AREAS
 
-    report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings_from(cfg), areas=set(AREAS))
+    report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings_from(cfg, st), areas=set(AREAS))
     marks = {h["hop"]: h["status"] for h in report.path}
     tree = build_tree(report.snapshot, report.request_path, marks)
     if fmt == "json":

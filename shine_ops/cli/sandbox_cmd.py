@@ -23,7 +23,10 @@ def up(scenario: str = typer.Option("shine-incident", "--scenario", help="Scenar
     st = control.up(scenario, say=say)
     typer.echo(f"sandbox up: scenario {st['scenario']} at {st['endpoint']} (pid {st['pid']}, "
                f"seeded with {st.get('seed_calls', '?')} API calls in {st.get('seeded_in_s', '?')} s)")
-    target = st.get("target") or {}
+    if st.get("alb_endpoint"):
+        typer.echo(f"load balancer emulator at {st['alb_endpoint']} (send the domain as Host header); "
+                   f"local tasks: {st.get('service_runner')}")
+    target = {k: v for k, v in (st.get("target") or {}).items() if k in ("domain", "cluster", "service")}
     if target:
         typer.echo("try: shine-ops diagnose --sandbox" + "".join(f" --{k} {v}" for k, v in target.items()))
 

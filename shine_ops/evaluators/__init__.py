@@ -23,6 +23,7 @@ class Settings:
     startup_budget_s: int = 60
     latency_budget_s: int = 30
     frontend_origins: list[str] = field(default_factory=list)
+    serves_reference_api: bool = False  # opt-in: only then do probes post images to the service
 
 
 @dataclass
@@ -61,7 +62,7 @@ def evaluator(name: str, *, needs: set[str] | frozenset[str] = frozenset(), hop:
 
 def load_builtin() -> dict[str, Evaluator]:
     """Import the built-in evaluator modules (each registers itself) and return the registry."""
-    from shine_ops.evaluators import dns, ecs, listener, network, targetgroup  # noqa: F401
+    from shine_ops.evaluators import dns, ecs, listener, network, smoke, targetgroup  # noqa: F401
 
     return REGISTRY
 

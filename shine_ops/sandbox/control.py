@@ -13,7 +13,7 @@ from shine_ops.errors import SandboxError
 from shine_ops.sandbox.state import clear_state, log_file, pid_alive, read_state, state_dir
 
 DEFAULT_SCENARIO = "shine-incident"
-START_TIMEOUT_S = 90.0
+START_TIMEOUT_S = 150.0
 
 
 def running() -> dict[str, Any] | None:
@@ -81,7 +81,10 @@ def down(timeout_s: float = 15.0) -> bool:
     while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.05)
     if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the daemon leads its own group, with its task processes
+        except ProcessLookupError:
+            pass
     clear_state()
     return True
 

@@ -7,6 +7,7 @@ the state file, and serves until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -36,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         from shine_ops.aws import Aws, ConnectionOptions
         from shine_ops.sandbox import health
         from shine_ops.sandbox.scenario import load_scenario
+        from shine_ops.sandbox.alb import AlbEmulator
         from shine_ops.sandbox.seed import seed
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         scenario = load_scenario(args.scenario)
         health.install()
@@ -51,11 +55,15 @@ def main(argv: list[str] | None = None) -> int:
             # moto reads this when the service is created (platform-notes: ECS services never start tasks).
             os.environ["MOTO_ECS_SERVICE_RUNNING"] = str(int(spec.get("running", spec.get("desired", 1))))
 
-        seed(aws, scenario, before_service=before_service)
+        seeded = seed(aws, scenario, before_service=before_service)
+        seed_calls, seeded_in = aws.calls.total, round(time.time() - started, 2)
+        runner_note, local = start_tasks(aws, seeded)
+        alb = AlbEmulator(aws).start()
         write_state({"pid": pid, "status": "ready", "scenario": scenario["name"], "endpoint": endpoint,
                      "port": port, "region": scenario["region"], "target": scenario.get("target", {}),
-                     "started_at": started, "seeded_in_s": round(time.time() - started, 2),
-                     "seed_calls": aws.calls.total})
+                     "alb_endpoint": alb.endpoint, "service_runner": runner_note, "tasks": local,
+                     "started_at": started, "seeded_in_s": seeded_in, "seed_calls": seed_calls,
+                     "ready_in_s": round(time.time() - started, 2)})
         print(f"sandbox ready at {endpoint} (scenario {scenario['name']})", flush=True)
     except Exception as exc:  # noqa: BLE001 - reported through the state file to `sandbox up`
         traceback.print_exc()
@@ -66,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         while not stop.wait(0.5):
             pass
     finally:
+        from shine_ops.sandbox import tasks
+
+        if tasks.RUNNER is not None:
+            tasks.RUNNER.stop_all()
         if server is not None:
             try:
                 server.stop()
@@ -73,6 +85,36 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         clear_state(pid)
     return 0
+
+
+def start_tasks(aws, seeded) -> tuple[str, list[dict]]:
+    """Run every seeded task whose container is marked runnable; wait until each answers /ready."""
+    from shine_ops.sandbox import tasks
+
+    reason = tasks.TaskRunner.unavailable_reason()
+    if reason:
+        return reason, []
+    from shine_ops.sandbox.state import state_dir
+
+    runner = tasks.RUNNER = tasks.TaskRunner(log_dir=str(state_dir()))
+    for key, arns in seeded.tasks.items():
+        cluster, service = key.split("/", 1)
+        if not arns:
+            continue
+        svc = aws.call("ecs", "DescribeServices", cluster=cluster, services=[service])["services"][0]
+        sgs = ((svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}).get("securityGroups", [])
+        for task in aws.call("ecs", "DescribeTasks", cluster=cluster, tasks=arns)["tasks"]:
+            ip = next((d["value"] for a in task.get("attachments", []) for d in a.get("details", [])
+                       if d["name"] == "privateIPv4Address"), None)
+            td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
+            for container in td["containerDefinitions"]:
+                if ip:
+                    runner.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
+                                 security_groups=sgs)
+    if not runner.tasks:
+        return "no task of this scenario runs the reference service", []
+    states = runner.wait_ready()
+    return "running", [t.to_json() | {"state": states.get(ip, "?")} for ip, t in runner.tasks.items()]
 
 
 if __name__ == "__main__":

@@ -65,6 +65,11 @@ def simulate(tg: Any, target_id: str, port: int) -> tuple[str, str | None, str]:
     task_sgs = net.get("securityGroups") or []
     if not any(admits(rule, hc_port, alb_sgs, alb_cidrs) for g in task_sgs for rule in _sg_rules(ec2, g)):
         return "unhealthy", "Target.Timeout", f"[simulated] Request timed out: no task security group admits the load balancer on tcp/{hc_port}"
+    from shine_ops.sandbox import tasks
+
+    local = tasks.RUNNER.by_ip(target_id) if tasks.RUNNER else None
+    if local is not None:  # a real process runs this task: health-check it for real
+        return probe(local.address, hc_port, tg.health_check_path or "/", _matcher(tg))
     if hc_port != listen:
         return "unhealthy", "Target.FailedHealthChecks", f"[simulated] Health checks failed: connection refused on port {hc_port} (the app listens on {listen})"
     path = tg.health_check_path or "/"
@@ -109,3 +114,40 @@ def install() -> None:
 def _rules(listener: Any) -> list[Any]:
     rules = getattr(listener, "rules", None) or getattr(listener, "_rules", None) or {}
     return list(rules.values()) if isinstance(rules, dict) else list(rules)
+
+
+def _matcher(tg: Any) -> str:
+    m = getattr(tg, "matcher", None) or {}
+    return str(m.get("HttpCode") or "200") if isinstance(m, dict) else "200"
+
+
+def code_matches(code: int, matcher: str) -> bool:
+    """ALB matcher syntax: "200", "200,302", "200-299"."""
+    for part in matcher.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            if int(lo) <= code <= int(hi):
+                return True
+        elif part and int(part) == code:
+            return True
+    return False
+
+
+def probe(address: str, port: int, path: str, matcher: str, timeout_s: float = 2.0) -> tuple[str, str | None, str]:
+    """One real HTTP health check of a local task process, with the ALB's verdict words."""
+    import requests
+
+    url = f"http://{address}:{port}{path}"
+    try:
+        r = requests.get(url, timeout=timeout_s, allow_redirects=False)
+    except requests.exceptions.ConnectionError as exc:
+        if "timed out" in str(exc).lower():
+            return "unhealthy", "Target.Timeout", f"[simulated] Request timed out on port {port}"
+        return "unhealthy", "Target.FailedHealthChecks", f"[simulated] Health checks failed: connection refused on port {port}"
+    except requests.exceptions.Timeout:
+        return "unhealthy", "Target.Timeout", f"[simulated] Request timed out on port {port}"
+    if not code_matches(r.status_code, matcher):
+        return ("unhealthy", "Target.ResponseCodeMismatch",
+                f"[simulated] Health checks failed with these codes: [{r.status_code}] on {path}")
+    return "healthy", None, f"[simulated] healthy: GET {path} on port {port} answered {r.status_code} (live process)"

@@ -35,12 +35,12 @@ def deep_merge(base: Any, over: Any) -> Any:
 def load_scenario(name_or_file: str, _depth: int = 0) -> dict:
     if _depth > 5:
         raise ConfigError("scenario bases nest too deep", path=name_or_file)
-    p = Path(name_or_file)
-    if not p.suffix:
-        p = scenario_dir() / f"{name_or_file}.yaml"
-        if not p.exists():
+    p = scenario_dir() / f"{name_or_file}.yaml"  # scenario names contain dots (they are check ids)
+    if not p.exists():
+        p = Path(name_or_file)
+        if p.suffix not in (".yaml", ".yml") or not p.exists():
             raise UsageError(f"unknown scenario {name_or_file!r}",
-                             hint="known: " + ", ".join(scenario_names()))
+                             hint="known: " + ", ".join(scenario_names()) + ", or a .yaml file")
     doc = load_located(p)
     if not isinstance(doc.data, dict):
         raise doc.error((), "a scenario must be a mapping")

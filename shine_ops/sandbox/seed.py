@@ -138,6 +138,10 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                                   "HealthCheckPath": hc.get("path", "/health"),
                                   "Matcher": {"HttpCode": str(hc.get("matcher", "200"))}}
         s.target_groups[name] = call("elbv2", "CreateTargetGroup", **params)["TargetGroups"][0]["TargetGroupArn"]
+        if tg.get("targets"):  # statically registered targets (e.g. a stale IP nobody answers on)
+            call("elbv2", "RegisterTargets", TargetGroupArn=s.target_groups[name],
+                 Targets=[{"Id": t.split(":")[0], "Port": int(t.split(":")[1]) if ":" in t else int(tg["port"])}
+                          for t in tg["targets"]])
 
     for name, lb in (sc.get("load_balancers") or {}).items():
         resp = call("elbv2", "CreateLoadBalancer", Name=name, Type=lb.get("type", "application"),
@@ -176,6 +180,8 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                                   "logConfiguration": {"logDriver": "awslogs", "options": {
                                       "awslogs-group": f"/ecs/{family}", "awslogs-region": sc["region"],
                                       "awslogs-stream-prefix": "ecs"}}}
+            if c.get("run"):  # the sandbox runs this container for real (see shine_ops.sandbox.tasks)
+                cd["dockerLabels"] = {"shine-ops.sandbox.run": str(c["run"])}
             if c.get("health_check"):
                 cd["healthCheck"] = {"command": list(c["health_check"]), "interval": 30, "timeout": 15,
                                      "retries": 3, "startPeriod": 45}

@@ -41,7 +41,13 @@ def test_sandbox_incident_finds_the_four_faults_dns_first(cli):
         assert dns["fix"] == "route53.point-alias-to-service-alb"
         tg = by_id["tg.port-matches-container"]
         assert "5000" in tg["summary"] and "8000" in tg["summary"]
-        assert report["summary"] == {"pass": 2, "fail": 4, "warn": 0, "skip": 0, "error": 0}
+        # the live probes go through the domain and fail too, but as consequences, never as root causes
+        assert report["summary"] == {"pass": 2, "fail": 8, "warn": 0, "skip": 0, "error": 0}
+        health = by_id["smoke.health"]
+        assert health["status"] == "fail" and "504" in health["summary"]
+        assert health["evidence"]["simulated"] is True
+        assert "awseb--AWSEB-ydAUJ3jj2fwA" in health["evidence"]["simulated_route"]
+        assert set(health["explained_by"]) == set(INCIDENT_ROOT_CAUSES)
         assert report["api_calls"]["total"] > 0
         assert st["endpoint"].startswith("http://127.0.0.1:")
         # the human table names the root cause first, with the fix command
@@ -64,6 +70,14 @@ def test_sandbox_healthy_has_no_failing_finding(cli):
         assert proc.returncode == 0, report
         assert report["root_causes"] == []
         assert all(f["status"] == "pass" for f in report["findings"]), report["findings"]
+        by_id = {f["check"]: f for f in report["findings"]}
+        for check in ("smoke.health", "smoke.face-detect", "smoke.analyze", "cors.allows-frontend-origin"):
+            assert by_id[check]["evidence"]["simulated"] is True, check
+        assert "task 127.77.0." in by_id["smoke.face-detect"]["evidence"]["simulated_route"]
+        table = cli("diagnose", "--sandbox")
+        assert "(simulated)" in table.stdout
+        no_probe = _report(cli("diagnose", "--sandbox", "--no-probe", "--format", "json"))
+        assert {f["check"]: f["status"] for f in no_probe["findings"]}["smoke.health"] == "skip"
         mapped = cli("map", "--sandbox", "--format", "json")
         assert mapped.returncode == 0, mapped.stderr
         tree = json.loads(mapped.stdout)["tree"]
@@ -77,7 +91,7 @@ def test_sandbox_healthy_has_no_failing_finding(cli):
 
 def test_plain_moto_server_incident_same_root_causes(cli, fresh_moto):
     seed_incident(fresh_moto)
-    proc = cli("diagnose", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--domain", DOMAIN,
+    proc = cli("diagnose", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--domain", DOMAIN,
                "--format", "json")
     assert proc.returncode == 1, proc.stderr
     report = _report(proc)
@@ -88,7 +102,7 @@ def test_plain_moto_server_incident_same_root_causes(cli, fresh_moto):
 def test_plain_moto_server_repaired_has_no_failing_finding(cli, fresh_moto):
     seed_incident(fresh_moto, repaired=True)
     for args in (["--domain", DOMAIN], ["--cluster", "production-shine-cluster", "--service", "shine-api-gateway"]):
-        proc = cli("diagnose", "--endpoint-url", fresh_moto, "--region", "us-east-1", *args, "--format", "json")
+        proc = cli("diagnose", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1", *args, "--format", "json")
         report = _report(proc)
         assert proc.returncode == 0, report["findings"]
         assert report["summary"]["fail"] == 0
@@ -97,19 +111,19 @@ def test_plain_moto_server_repaired_has_no_failing_finding(cli, fresh_moto):
 
 def test_fail_on_critical_only_and_output_formats(cli, fresh_moto, tmp_path):
     seed_incident(fresh_moto)
-    base = ["diagnose", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--domain", DOMAIN]
+    base = ["diagnose", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--domain", DOMAIN]
     md = tmp_path / "note.md"
     proc = cli(*base, "--format", "markdown", "--output", str(md))
     assert proc.returncode == 1 and proc.stdout == ""
     text = md.read_text()
     assert text.index("dns.points-to-service-alb") < text.index("sg.alb-to-task-ingress")
     junit = cli(*base, "--format", "junit")
-    assert 'failures="4"' in junit.stdout and 'name="dns.record-exists"' in junit.stdout
+    assert 'failures="4"' in junit.stdout and 'skipped="4"' in junit.stdout and 'name="dns.record-exists"' in junit.stdout
 
 
 def test_missing_service_is_a_failing_finding(cli, fresh_moto):
     seed_incident(fresh_moto, repaired=True)
-    proc = cli("diagnose", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--cluster",
+    proc = cli("diagnose", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--cluster",
                "production-shine-cluster", "--service", "nope", "--format", "json")
     report = _report(proc)
     assert proc.returncode == 1
@@ -120,7 +134,7 @@ def test_missing_service_is_a_failing_finding(cli, fresh_moto):
 
 def test_domain_with_no_record(cli, fresh_moto):
     seed_incident(fresh_moto, repaired=True)
-    proc = cli("diagnose", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--domain",
+    proc = cli("diagnose", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1", "--domain",
                "nope.shineskincollective.com", "--format", "json")
     report = _report(proc)
     assert proc.returncode == 1

@@ -1,0 +1,135 @@
+"""The sandbox's task runner: each ECS task of a service marked to run the reference service becomes a
+real local process, started with the task definition's environment.
+
+Each task gets its own loopback address (127.77.0.N) and binds the ``PORT`` its environment says, so a
+task definition whose ``PORT`` disagrees with the container port really listens on the wrong port, exactly
+as on Fargate. Processes share the daemon's process group, so stopping the daemon stops them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_LABEL = "shine-ops.sandbox.run"  # dockerLabels key marking a container the sandbox runs for real
+RUNNABLE = {"reference_service": [sys.executable, "-m", "reference_service"]}
+
+
+@dataclass
+class LocalTask:
+    task_arn: str
+    task_ip: str  # the address AWS (moto) gave the task's ENI
+    address: str  # where the local process listens
+    port: int  # the PORT it binds
+    service: str  # cluster/service
+    security_groups: list[str]
+    proc: subprocess.Popen | None = None
+    log: str = ""
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"task_arn": self.task_arn, "task_ip": self.task_ip, "address": self.address, "port": self.port,
+                "service": self.service, "pid": self.proc.pid if self.proc else None, "log": self.log}
+
+
+@dataclass
+class TaskRunner:
+    log_dir: str
+    tasks: dict[str, LocalTask] = field(default_factory=dict)  # by task IP
+    _next: int = 1
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def unavailable_reason() -> str | None:
+        """Why the reference service cannot run here (its extra is not installed), or None."""
+        missing = [m for m in ("flask", "cv2", "keras", "reference_service") if importlib.util.find_spec(m) is None]
+        if missing:
+            return ("the reference service needs the 'service' extra (missing: " + ", ".join(missing)
+                    + "); install shine-ops[service]")
+        return None
+
+    def by_ip(self, ip: str) -> LocalTask | None:
+        return self.tasks.get(ip)
+
+    def start(self, *, task_arn: str, task_ip: str, container: dict, service: str,
+              security_groups: list[str]) -> LocalTask | None:
+        what = (container.get("dockerLabels") or {}).get(RUN_LABEL)
+        if what not in RUNNABLE:
+            return None
+        env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
+        ports = [p["containerPort"] for p in container.get("portMappings", []) if "containerPort" in p]
+        port = int(env.get("PORT") or (ports[0] if ports else 8000))
+        ports_to_check = {port, *ports}
+        with self._lock:  # an address where neither the PORT nor the container port is taken (other sandboxes)
+            while True:
+                address = f"127.77.{self._next // 250}.{self._next % 250 + 1}"
+                self._next += 1
+                if all(_free(address, p) for p in ports_to_check):
+                    break
+        log = os.path.join(self.log_dir, f"task-{address}.log")
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+        child_env.update(env)
+        child_env.update({"HOST": address, "PORT": str(port), "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+        with open(log, "ab") as fh:
+            proc = subprocess.Popen(RUNNABLE[what], stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, env=child_env)
+        t = LocalTask(task_arn=task_arn, task_ip=task_ip, address=address, port=port, service=service,
+                      security_groups=security_groups, proc=proc, log=log)
+        self.tasks[task_ip] = t
+        return t
+
+    def wait_ready(self, timeout_s: float = 90.0) -> dict[str, str]:
+        """Wait until each task answers /ready (200, ready or degraded) or stops listening on its port."""
+        import requests
+
+        states: dict[str, str] = {}
+        deadline = time.monotonic() + timeout_s
+        for ip, t in self.tasks.items():
+            while time.monotonic() < deadline:
+                if not t.alive:
+                    states[ip] = f"exited with code {t.proc.returncode if t.proc else '?'}"
+                    break
+                try:
+                    r = requests.get(f"http://{t.address}:{t.port}/ready", timeout=2)
+                    if r.status_code == 200:
+                        states[ip] = (r.json() or {}).get("status", "ready")
+                        break
+                except (requests.RequestException, ValueError):
+                    pass
+                time.sleep(0.25)
+            else:
+                states[ip] = "not ready in time"
+        return states
+
+    def stop_all(self) -> None:
+        for t in self.tasks.values():
+            if t.alive:
+                t.proc.terminate()  # type: ignore[union-attr]
+        for t in self.tasks.values():
+            if t.proc is not None:
+                try:
+                    t.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    t.proc.kill()
+
+
+RUNNER: TaskRunner | None = None  # the daemon's runner; health.py and alb.py read it in-process
+
+
+def _free(address: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+    return True
