@@ -20,7 +20,10 @@ FORMATS = ("table", "json")
 
 @app.command("smoke")
 def smoke(
-    url: str = typer.Argument(..., help="Base URL of the service, e.g. https://api.example.com"),
+    url: Optional[str] = typer.Argument(None, help="Base URL of the service, e.g. https://api.example.com"),
+    host: Optional[str] = typer.Option(None, "--host", help="Send this Host header (a load balancer in front)."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Smoke-test the sandbox's domain through its "
+                                                        "load-balancer emulator (simulated route)."),
     origin: Optional[str] = typer.Option(None, "--origin", help="Frontend origin whose CORS preflight must pass."),
     probe_timeout: float = typer.Option(10.0, "--probe-timeout", help="Total time budget for all probes, seconds."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
@@ -34,6 +37,17 @@ def smoke(
     from shine_ops.errors import UsageError
     from shine_ops.probes.smoke import CHECKS, run_smoke
 
+    if sandbox:
+        from shine_ops.cli.common import say
+        from shine_ops.sandbox import control
+
+        st = control.ensure_running(say)
+        if not st.get("alb_endpoint"):
+            raise UsageError("the running sandbox has no load-balancer emulator; restart it")
+        url = url or st["alb_endpoint"]
+        host = host or (st.get("target") or {}).get("domain")
+    if not url:
+        raise UsageError("give the service's URL, or --sandbox")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise UsageError(f"URL must be http(s)://host[:port], got {url!r}")
@@ -51,7 +65,12 @@ def smoke(
 
     started = time.perf_counter()
     findings = []
-    for check_id, outcome in run_smoke(url, origin=origin, timeout_s=probe_timeout):
+    import requests
+
+    session = requests.Session()
+    if host:
+        session.headers["Host"] = host
+    for check_id, outcome in run_smoke(url, origin=origin, timeout_s=probe_timeout, session=session):
         title, severity = CHECKS[check_id]
         findings.append(Finding.from_outcome(check_id, title, severity, outcome, hop="service"))
     duration = time.perf_counter() - started
@@ -60,7 +79,7 @@ def smoke(
 
     if fmt == "json":
         report = {"schema": "shine-ops.report/v1", "tool_version": __version__, "playbook": "smoke",
-                  "target": {"url": url.rstrip("/"), "origin": origin},
+                  "target": {"url": url.rstrip("/"), "host": host, "origin": origin},
                   "path": [{"hop": "service", "resource": url.rstrip("/"),
                             "status": findings[0].status if findings else "skip"}],
                   "findings": [f.to_json() for f in findings],

@@ -45,6 +45,11 @@ def test_healthy_scenario_serves_the_real_service_through_the_alb(cli):
         smoke = cli("smoke", st["alb_endpoint"], "--format", "json")
         assert_no_traceback(smoke)  # without the Host header the emulator finds no record: a failing smoke
         assert smoke.returncode == 1
+        smoke = cli("smoke", "--sandbox", "--origin", "https://www.shineskincollective.com", "--format", "json")
+        assert smoke.returncode == 0, smoke.stdout
+        assert {f["check"]: f["status"] for f in json.loads(smoke.stdout)["findings"]} == {
+            "smoke.health": "pass", "smoke.face-detect": "pass", "smoke.analyze": "pass",
+            "cors.allows-frontend-origin": "pass"}
     finally:
         cli("sandbox", "down")
 
