@@ -37,3 +37,50 @@ def sandbox_up(cli, scenario: str) -> dict:
     st = json.loads((Path(cli.state_dir) / "sandbox.json").read_text())
     assert st["status"] == "ready" and st["scenario"] == scenario
     return st
+
+
+@pytest.fixture()
+def scenario_server(moto_server: str, monkeypatch: pytest.MonkeyPatch):
+    """Seed a named sandbox scenario into the module's plain moto server (reset first) and return its endpoint.
+
+    Faster than the sandbox daemon (no service process): for configuration checks, driven with
+    ``diagnose --endpoint-url ... --no-probe``. Target health is the sandbox's simulated one.
+    """
+    import requests
+    from moto.moto_api import state_manager
+
+    from shine_ops.aws import Aws, ConnectionOptions
+    from shine_ops.sandbox import health
+    from shine_ops.sandbox.scenario import load_scenario
+    from shine_ops.sandbox.seed import seed
+
+    health.install()
+
+    def make(name: str) -> str:
+        import os
+
+        requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+        state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10 ** 6})
+        sc = load_scenario(name)
+        aws = Aws(ConnectionOptions(endpoint_url=moto_server, region=sc["region"]))
+
+        def before_service(spec: dict) -> None:
+            monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(int(spec.get("running", spec.get("desired", 1)))))
+
+        seed(aws, sc, before_service=before_service)
+        os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)
+        return moto_server
+
+    return make
+
+
+def diagnose_json(cli, endpoint: str, *args: str) -> dict:
+    """Run ``diagnose`` (no live probes) against ``endpoint`` for the scenarios' domain and return the report."""
+    import json
+
+    proc = cli("diagnose", "--no-probe", "--endpoint-url", endpoint, "--region", "us-east-1",
+               *(args or ("--domain", "api.shineskincollective.com")), "--format", "json")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    report = json.loads(proc.stdout)
+    report["_exit"] = proc.returncode
+    return report
