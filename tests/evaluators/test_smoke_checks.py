@@ -44,3 +44,8 @@ def test_smoke_face_detect_and_smoke_analyze_are_opt_in():
 
 def test_cors_allows_frontend_origin_skips_without_origins():
     assert _run("cors.allows-frontend-origin", {"service": {}}).status == "skip"
+
+
+def test_smoke_analyze_passes_a_passing_probe_through():
+    ok = Outcome("pass", "Analysis returned 8 measurements in the documented schema.")
+    assert _run("smoke.analyze", {"service": {"smoke.analyze": ok}}).status == "pass"
