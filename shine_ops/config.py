@@ -24,6 +24,7 @@ _TYPES: dict[str, Any] = {
 class ProjectConfig:
     data: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    suppressions: list[Any] = field(default_factory=list)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -42,7 +43,11 @@ def load_config(path: str | None) -> ProjectConfig:
     if not isinstance(doc.data, dict):
         raise doc.error((), "shine-ops.yaml must be a mapping of keys to values")
     _check_types(doc)
-    return ProjectConfig(doc.data, str(p))
+    from shine_ops.engine.suppress import parse_suppressions
+
+    cfg = ProjectConfig(doc.data, str(p))
+    cfg.suppressions = parse_suppressions(doc.data.get("suppressions"), doc)
+    return cfg
 
 
 def _check_types(doc: Located) -> None:

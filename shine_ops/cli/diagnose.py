@@ -53,8 +53,8 @@ def diagnose(
         return {"service": probe_service(path.domain, settings, timeout_s=probe_timeout, enabled=not no_probe,
                                          sandbox_state=st)}
 
-    report = run(aws, target, pb, settings, progress=None, probes=probes)
-    for note in report.notes:
+    report = run(aws, target, pb, settings, progress=None, probes=probes, suppressions=cfg.suppressions)
+    for note in report.notes:  # the table prints its notes itself
         if fmt != "table" or output:
             say("note: " + note)
     write_output(render(report, fmt, color=output is None and _stdout_tty()), output)

@@ -135,14 +135,16 @@ def needed_areas(playbook: Playbook) -> set[str]:
 def run(aws: Any, target: Target, playbook: Playbook, settings: Settings | None = None,
         progress: Callable[[str], None] | None = None,
         probes: Callable[[Snapshot, RequestPath], dict[str, Any]] | None = None,
-        areas: set[str] | None = None) -> Report:
+        areas: set[str] | None = None, suppressions: list[Any] | None = None) -> Report:
     started = time.monotonic()
     collector = Collector(aws, areas=areas or needed_areas(playbook), progress=progress)
     snap, path = collector.collect(target)
     ctx = Context(snapshot=snap, path=path, settings=settings or Settings(),
                   probes=probes(snap, path) if probes else {})
     findings = evaluate(playbook, ctx)
-    notes = []
+    from shine_ops.engine.suppress import apply_suppressions
+
+    notes = apply_suppressions(findings, suppressions or [])
     if path.service_source == "only-candidate" and path.domain:
         notes.append(f"{path.domain} reaches no ECS service; diagnosing {path.service.key}, the only service "  # type: ignore[union-attr]
                      "behind another load balancer.")
