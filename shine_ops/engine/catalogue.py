@@ -96,9 +96,14 @@ class Catalogue:
             raise doc.error((), "a check file must be a mapping with id, title, severity, evaluator")
         _validate(doc, CHECK_SCHEMA, "check")
         d: dict[str, Any] = doc.data
-        if d["evaluator"] not in registry and d["evaluator"] != "jmespath":
+        if d["evaluator"] not in registry:
             raise doc.error(("evaluator",), f"unknown evaluator {d['evaluator']!r}",
-                            hint="see shine-ops checks list for the evaluators in use")
+                            hint="known: " + ", ".join(sorted(registry)))
+        if d["evaluator"] == "jmespath":
+            from shine_ops.evaluators.generic import validate_params
+
+            for keys, msg in validate_params(d.get("params") or {}):
+                raise doc.error(keys, msg)
         ev = registry.get(d["evaluator"])
         prefix = d["id"].split(".")[0]
         return Check(id=d["id"], title=d["title"], severity=d["severity"], evaluator=d["evaluator"],

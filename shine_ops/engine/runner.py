@@ -63,7 +63,12 @@ def evaluate(playbook: Playbook, ctx: Context) -> list[Finding]:
     for entry in playbook.entries:
         chk = entry.check
         ev = REGISTRY.get(chk.evaluator)
-        failed_areas = sorted(a for a in (ev.needs if ev else ()) if a in ctx.snapshot.errors)
+        needs = set(ev.needs if ev else ())
+        if chk.evaluator == "jmespath":
+            from shine_ops.evaluators.generic import KIND_AREAS
+
+            needs.add(KIND_AREAS.get(entry.params.get("resource"), "ecs"))
+        failed_areas = sorted(a for a in needs if a in ctx.snapshot.errors)
         if failed_areas:
             err = ctx.snapshot.errors[failed_areas[0]]
             what = f"{err.operation} was denied: grant {err.iam_action}" if err.access_denied else str(err)
@@ -125,10 +130,14 @@ def path_hops(snap: Snapshot, path: RequestPath, findings: list[Finding]) -> lis
 
 def needed_areas(playbook: Playbook) -> set[str]:
     areas: set[str] = set()
+    from shine_ops.evaluators.generic import KIND_AREAS
+
     for e in playbook.entries:
         ev = REGISTRY.get(e.check.evaluator)
         if ev:
             areas |= set(ev.needs)
+        if e.check.evaluator == "jmespath":
+            areas.add(KIND_AREAS.get(e.params.get("resource"), "ecs"))
     return areas
 
 
