@@ -25,6 +25,7 @@ def diagnose(
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip live DNS/HTTP probes."),
     probe_timeout: float = typer.Option(10.0, "--probe-timeout", help="Time budget of all probes, seconds."),
     checks_dir: Optional[List[str]] = typer.Option(None, "--checks-dir", help="Extra folder of checks/playbooks."),
+    all_services: bool = typer.Option(False, "--all", help="Every service behind a load balancer in the account."),
     config: Optional[str] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
@@ -35,7 +36,7 @@ def diagnose(
     from shine_ops.config import load_config
     from shine_ops.engine.finding import SEVERITIES
     from shine_ops.engine.runner import load_catalogue, run
-    from shine_ops.errors import EXIT_FINDINGS, EXIT_OK
+    from shine_ops.errors import EXIT_FINDINGS, EXIT_OK, UsageError
     from shine_ops.report import FORMATS, render
 
     choice(fmt, FORMATS, "--format")
@@ -44,7 +45,6 @@ def diagnose(
     catalogue = load_catalogue(checks_dirs(checks_dir, cfg))
     pb = catalogue.load_playbook(playbook)
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
-    target = target_from(domain, cluster, service, cfg, st)
     settings = settings_from(cfg, st)
 
     def probes(snap, path):  # live evidence, gathered before the (pure) checks run
@@ -53,12 +53,36 @@ def diagnose(
         return {"service": probe_service(path.domain, settings, timeout_s=probe_timeout, enabled=not no_probe,
                                          sandbox_state=st)}
 
-    report = run(aws, target, pb, settings, progress=None, probes=probes, suppressions=cfg.suppressions)
-    for note in report.notes:  # the table prints its notes itself
-        if fmt != "table" or output:
-            say("note: " + note)
-    write_output(render(report, fmt, color=output is None and _stdout_tty()), output)
-    raise typer.Exit(EXIT_FINDINGS if report.failing_at_or_above(fail_on) else EXIT_OK)
+    if all_services:
+        if domain or cluster or service:
+            raise UsageError("--all diagnoses every service: drop --domain/--cluster/--service")
+        from shine_ops.topology.collect import services_behind_load_balancers
+
+        targets = services_behind_load_balancers(aws)
+        if not targets:
+            raise UsageError("no ECS service behind a load balancer in this account and region")
+        say(f"diagnosing {len(targets)} services")
+    else:
+        targets = [target_from(domain, cluster, service, cfg, st)]
+    from shine_ops.aws import ApiCalls
+
+    reports = []
+    for target in targets:
+        aws.calls = ApiCalls()  # each report counts its own calls
+        report = run(aws, target, pb, settings, progress=None, probes=probes, suppressions=cfg.suppressions)
+        for note in report.notes:  # the table prints its notes itself
+            if fmt != "table" or output:
+                say("note: " + note)
+        reports.append(report)
+    color = output is None and _stdout_tty()
+    if all_services:
+        from shine_ops.report import render_many
+
+        write_output(render_many(reports, fmt, color=color), output)
+    else:
+        write_output(render(reports[0], fmt, color=color), output)
+    failing = any(r.failing_at_or_above(fail_on) for r in reports)
+    raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
 
 
 def _stdout_tty() -> bool:

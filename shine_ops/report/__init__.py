@@ -19,3 +19,19 @@ def render(report: Any, fmt: str, *, color: bool = True) -> str:
         return render_junit(report)
     from shine_ops.report.table import render_table
     return render_table(report, color=color)
+
+
+def render_many(reports: list[Any], fmt: str, *, color: bool = True) -> str:
+    """Several targets' reports in one document (``diagnose --all``)."""
+    if fmt == "json":
+        import json
+
+        total = {k: sum(r.summary[k] for r in reports) for k in ("pass", "fail", "warn", "skip", "error")}
+        return json.dumps({"schema": "shine-ops.report-set/v1", "reports": [r.to_json() for r in reports],
+                           "summary": total}, indent=2, default=str) + "\n"
+    if fmt == "junit":
+        from shine_ops.report.junit import render_junit_many
+
+        return render_junit_many(reports)
+    sep = "\n\n" if fmt == "markdown" else "\n"
+    return sep.join(render(r, fmt, color=color) for r in reports)

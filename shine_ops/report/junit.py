@@ -7,6 +7,17 @@ from xml.etree import ElementTree as ET
 
 
 def render_junit(report: Any) -> str:
+    return render_junit_many([report])
+
+
+def render_junit_many(reports: list[Any]) -> str:
+    suites = ET.Element("testsuites")
+    for report in reports:
+        suites.append(_suite(report))
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(report: Any) -> ET.Element:
     s = report.summary
     suite = ET.Element("testsuite", name=f"shine-ops.{report.playbook}", tests=str(len(report.findings)),
                        failures=str(s["fail"]), errors=str(s["error"]), skipped=str(s["skip"]),
@@ -24,6 +35,4 @@ def render_junit(report: Any) -> str:
         elif f.status == "warn":
             out = ET.SubElement(case, "system-out")
             out.text = f"WARN: {f.summary}"
-    suites = ET.Element("testsuites")
-    suites.append(suite)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return suite

@@ -392,3 +392,16 @@ class Collector:
         self._area("target_health", target_health)
         self._area("lb_attributes", lb_attributes)
         self._area("certificates", certificates)
+
+
+def services_behind_load_balancers(aws: Aws) -> list[Target]:
+    """Every ECS service whose target group some load balancer uses (``diagnose --all``)."""
+    c = Collector(aws, areas={"ecs", "elbv2"})
+    c.snap = Snapshot(region=aws.region)
+    c._collect_all_services()
+    c._describe_tgs(sorted({tg for s in c.snap.services.values() for tg in s.target_group_arns}))
+    out = []
+    for svc in sorted(c.snap.services.values(), key=lambda s: s.key):
+        if any(c._tg_lb_arns(tg) for tg in svc.target_group_arns):
+            out.append(Target(cluster=svc.cluster_name, service=svc.name))
+    return out

@@ -142,3 +142,19 @@ def test_domain_with_no_record(cli, fresh_moto):
     assert by_id["dns.record-exists"]["status"] == "fail"
     assert "nope.shineskincollective.com has no A, AAAA or CNAME record" in by_id["dns.record-exists"]["summary"]
     assert report["root_causes"][0] == "dns.record-exists"
+
+
+def test_diagnose_all_covers_every_service_behind_a_load_balancer(cli, fresh_moto):
+    seed_incident(fresh_moto, repaired=True)
+    proc = cli("diagnose", "--all", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1",
+               "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "shine-ops.report-set/v1"
+    assert [r["target"]["service"] for r in doc["reports"]] == ["shine-api-gateway"]
+    assert doc["reports"][0]["target"]["domain"] == DOMAIN
+    junit = cli("diagnose", "--all", "--no-probe", "--endpoint-url", fresh_moto, "--region", "us-east-1",
+                "--format", "junit")
+    assert junit.stdout.count("<testsuite ") == 1
+    bad = cli("diagnose", "--all", "--domain", DOMAIN, "--endpoint-url", fresh_moto, "--region", "us-east-1")
+    assert bad.returncode == 2 and "--all diagnoses every service" in bad.stderr
