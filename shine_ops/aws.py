@@ -182,21 +182,21 @@ class Aws:
             self.calls.record(context["shine_ops_operation"], retries)
 
     # -- calls ---------------------------------------------------------------------------------
-    def call(self, service: str, operation: str, *, essential: bool = True, **params: Any) -> dict:
+    def call(self, service: str, operation: str, /, **params: Any) -> dict:
         """Call ``operation`` (CamelCase, as in the API reference) and translate failures.
 
-        ``essential`` only documents intent here; callers decide whether an AwsCallError ends the run.
+        Positional-only names, because AWS parameters may be called ``service`` (ecs:UpdateService).
         """
         client = self.client(service)
         method = getattr(client, _snake(operation))
         with self._translate(client, operation):
             return method(**params)
 
-    def paginate(self, service: str, operation: str, result_key: str, **params: Any) -> list[Any]:
+    def paginate(self, service: str, operation: str, result_key: str, /, **params: Any) -> list[Any]:
         """All items of a paginated operation's ``result_key``, page by page (each page is one counted call)."""
         return list(self.iter_pages(service, operation, result_key, **params))
 
-    def iter_pages(self, service: str, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
+    def iter_pages(self, service: str, operation: str, result_key: str, /, **params: Any) -> Iterator[Any]:
         client = self.client(service)
         with self._translate(client, operation):
             if client.can_paginate(_snake(operation)):

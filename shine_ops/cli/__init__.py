@@ -37,7 +37,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def _register() -> None:
     # Each module adds its commands to ``app``; none of them imports heavy libraries at import time.
-    from shine_ops.cli import checks_cmd, diagnose, map_cmd, playbook_cmd, sandbox_cmd  # noqa: F401
+    from shine_ops.cli import checks_cmd, diagnose, fix_cmd, map_cmd, playbook_cmd, sandbox_cmd  # noqa: F401
 
     for optional in ("smoke", "model"):
         try:

@@ -1,0 +1,241 @@
+"""``shine-ops fix alb-ecs``, ``shine-ops rollback``, ``shine-ops history``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import List, Optional
+
+import typer
+
+from shine_ops.cli import app
+from shine_ops.cli.common import (ClusterOpt, ConfigOpt, DomainOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt,
+                                  ServiceOpt, connect, guarded, say, settings_from, target_from)
+
+fix_app = typer.Typer(help="Plan and apply repairs: a plan first, then apply, verify, journal, rollback.",
+                      no_args_is_help=True)
+app.add_typer(fix_app, name="fix")
+
+
+def render_plan(plan) -> str:
+    from shine_ops.fixes import show_value
+
+    t = plan.target
+    who = t.get("domain") or f"{t.get('cluster')}/{t.get('service')}"
+    lines = [f"Plan {plan.plan_id} (sha256 {plan.hash[:12]}) for {who} -> {t.get('cluster')}/{t.get('service')}",
+             f"account {plan.account}, region {plan.region}, endpoint {plan.endpoint or 'AWS default'}", ""]
+    if not plan.fixes:
+        lines.append("Nothing to change: no failing check has a fix.")
+        return "\n".join(lines) + "\n"
+    n = 0
+    for fp in plan.fixes:
+        lines.append(f"{fp.fix}  (repairs {fp.check})" + (f"  NOT APPLIED: {fp.refused}" if fp.refused else ""))
+        lines.append(f"  {fp.summary}")
+        for ch in fp.changes:
+            n += 1
+            lines.append(f"  {n:2}. {ch.call.describe():42} {ch.resource}")
+            lines.append(f"      {ch.description}")
+            for k in dict.fromkeys(list(ch.before) + list(ch.after)):
+                if k in ch.before:
+                    lines.append(f"      - {k}: {show_value(ch.before[k])}")
+                if k in ch.after:
+                    lines.append(f"      + {k}: {show_value(ch.after[k])}")
+            if not ch.reversible:
+                lines.append("      ! AWS cannot undo this step")
+        lines.append(f"  verify: {', '.join(fp.verify)} must pass afterwards")
+        lines.append("")
+    lines.append(f"{len(plan.changes)} change(s) in {len([f for f in plan.fixes if not f.refused])} fix(es). "
+                 "Every change is journaled with its inverse; `shine-ops rollback ID` undoes it.")
+    return "\n".join(lines) + "\n"
+
+
+@fix_app.command("alb-ecs")
+@guarded
+def alb_ecs(
+    domain: Optional[str] = DomainOpt,
+    cluster: Optional[str] = ClusterOpt,
+    service: Optional[str] = ServiceOpt,
+    apply: bool = typer.Option(False, "--apply", help="Make the changes (asks first unless --yes)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+    plan_out: Optional[str] = typer.Option(None, "--plan-out", help="Save the plan (JSON, with its hash)."),
+    plan_file: Optional[str] = typer.Option(None, "--plan", help="Apply exactly this saved plan."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Only this fix id (repeatable)."),
+    expect_account: Optional[str] = typer.Option(None, "--expect-account", help="Refuse to run in any other account."),
+    config: Optional[str] = ConfigOpt,
+    profile: Optional[str] = ProfileOpt,
+    region: Optional[str] = RegionOpt,
+    endpoint_url: Optional[str] = EndpointOpt,
+    sandbox: bool = SandboxOpt,
+) -> None:
+    """Plan the repairs for every failing check that has a fix; change nothing without --apply."""
+    from shine_ops.config import load_config
+    from shine_ops.engine.runner import load_catalogue
+    from shine_ops.errors import UsageError
+    from shine_ops.fixes import Plan
+    from shine_ops.fixes.apply import Applier, make_plan
+    from shine_ops.fixes.journal import Journal
+
+    if apply and not yes and not sys.stdin.isatty():
+        raise UsageError("--apply without --yes needs a terminal to ask on", hint="add --yes")
+    cfg = load_config(config)
+    aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+    ident = aws.identity()
+    if expect_account and ident.get("Account") != expect_account:
+        raise UsageError(f"this is account {ident.get('Account')}, not {expect_account} (--expect-account)")
+    settings = settings_from(cfg, st)
+    catalogue = load_catalogue()
+    target = target_from(domain, cluster, service, cfg, st)
+    endpoint = aws.options.endpoint_url
+    journal = Journal.default()
+    applier = Applier(aws, journal, who=ident.get("Arn"), say=say)
+    for note in applier.reconcile():
+        say("journal: " + note)
+
+    if plan_file:
+        try:
+            plan = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{plan_file}: not a shine-ops plan ({exc})") from None
+        if plan.account and plan.account != ident.get("Account"):
+            raise UsageError(f"{plan_file} was made for account {plan.account}, this is {ident.get('Account')}")
+        # scope guard: every change must touch a resource on today's request path
+        fresh, _ = make_plan(aws, target, settings, catalogue, endpoint=endpoint)
+        allowed = _path_resources(fresh, _)
+        outside = [c for c in plan.changes if not any(c.resource.startswith(a) or a.startswith(c.resource)
+                                                      for a in allowed)]
+        if outside:
+            raise UsageError("the plan touches resources off the diagnosed request path: "
+                             + ", ".join(sorted({c.resource for c in outside})))
+    else:
+        plan, _ = make_plan(aws, target, settings, catalogue, only=only, endpoint=endpoint)
+    typer.echo(render_plan(plan), nl=False)
+    if plan_out:
+        with open(plan_out, "w", encoding="utf-8") as fh:
+            json.dump(plan.to_json(), fh, indent=2, default=str)
+        say(f"plan saved to {plan_out} (sha256 {plan.hash[:12]})")
+    def calls_line() -> None:
+        say(f"api calls: {aws.calls.total} total, {sum(aws.calls.mutating.values())} mutating")
+
+    if not apply:
+        if plan.changes:
+            say("nothing changed (plan only); apply with --apply")
+        calls_line()
+        raise typer.Exit(0)
+    if not plan.changes:
+        typer.echo("nothing to change")
+        calls_line()
+        raise typer.Exit(0)
+    say(f"about to change account {plan.account}, region {plan.region}, endpoint {endpoint or 'AWS default'}")
+    if not yes and not typer.confirm(f"apply {len(plan.changes)} change(s)?", default=False):
+        typer.echo("nothing changed")
+        raise typer.Exit(0)
+
+    def verify(checks: list[str]) -> dict[str, str]:
+        return _evaluate_now(aws, target, settings, catalogue, checks)
+
+    def gate(fp) -> str | None:
+        if fp.fix != "route53.point-alias-to-service-alb":
+            return None
+        from shine_ops.fixes.route53_point_alias_to_service_alb import GATE_CHECKS
+
+        bad = {c: s for c, s in _evaluate_now(aws, target, settings, catalogue, GATE_CHECKS).items() if s == "fail"}
+        return f"the load balancer does not pass its own checks yet ({', '.join(bad)})" if bad else None
+
+    result = applier.apply(plan, verify, gate)
+    for note in result.notes:
+        typer.echo(note)
+    typer.echo(f"apply {result.apply_id}: {result.status}, {len(result.applied)} change(s) applied"
+               + (f"; undo with: shine-ops rollback {result.apply_id}" if result.applied else ""))
+    calls_line()
+    raise typer.Exit(result.exit_code)
+
+
+def _path_resources(plan, report) -> list[str]:
+    snap, path = report.snapshot, report.request_path
+    out = list(path.path_lb_arns(snap))
+    for lb in path.path_lb_arns(snap):
+        out += [l.arn for l in snap.listeners_of(lb)] + [r.arn for l in snap.listeners_of(lb) for r in snap.rules_of(l.arn)]
+        out += snap.load_balancers[lb].security_groups
+    if path.service:
+        out += [path.service.arn] + path.service.target_group_arns + path.service.security_groups
+        out += [snap.tg_name(t) for t in path.service.target_group_arns]
+    out += [f"{r.zone_id}/{r.name}" for b in path.branches for r in b.chain]
+    return out
+
+
+def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
+    """Collect again and evaluate these checks: the proof that a fix worked."""
+    from shine_ops.engine.catalogue import Playbook, PlaybookEntry
+    from shine_ops.engine.runner import run
+
+    pb = Playbook(name="verify", description="", entries=[
+        PlaybookEntry(check=catalogue.checks[c], severity=catalogue.checks[c].severity, params=catalogue.checks[c].params)
+        for c in checks])
+    report = run(aws, target, pb, settings)
+    return {f.check: f.status for f in report.findings}
+
+
+@app.command()
+@guarded
+def rollback(change_id: str = typer.Argument(..., help="A change id or an apply id from `shine-ops history`."),
+             yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+             profile: Optional[str] = ProfileOpt, region: Optional[str] = RegionOpt,
+             endpoint_url: Optional[str] = EndpointOpt, sandbox: bool = SandboxOpt) -> None:
+    """Undo an applied change (or a whole apply) from the journal, newest first, and verify."""
+    from shine_ops.errors import UsageError
+    from shine_ops.fixes.apply import Applier
+    from shine_ops.fixes.journal import Journal
+
+    journal = Journal.default()
+    row = journal.change(change_id)
+    apply_row = journal.apply_row(row["apply_id"] if row else change_id)
+    if row is None and apply_row is None:
+        raise UsageError(f"no change or apply {change_id!r} in the journal", hint="see shine-ops history")
+    if not endpoint_url and not sandbox and apply_row is not None and apply_row["endpoint"]:
+        endpoint_url = apply_row["endpoint"]  # roll back where the change was made
+        from shine_ops.sandbox import control
+
+        running = control.running()
+        if running and running.get("endpoint") == endpoint_url:
+            sandbox = True  # it was the sandbox: use its dummy credentials, never a real profile
+    if not region and apply_row is not None:
+        region = apply_row["region"]
+    if sandbox:
+        endpoint_url = None
+    if not yes and not sys.stdin.isatty():
+        raise UsageError("rollback without --yes needs a terminal to ask on", hint="add --yes")
+    if not yes and not typer.confirm(f"roll back {change_id}?", default=False):
+        raise typer.Exit(1)
+    aws, _ = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox)
+    applier = Applier(aws, journal, who=aws.identity().get("Arn"), say=say)
+    for note in applier.reconcile():
+        say("journal: " + note)
+    rb_id, problems, count = applier.rollback(change_id)
+    for p in problems:
+        typer.echo(p)
+    typer.echo(f"rollback {rb_id}: {'restored and verified' if not problems else 'NOT fully restored'} "
+               f"({count} change(s))")
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+@guarded
+def history(as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+            limit: int = typer.Option(20, "--limit", help="How many applies to show.")) -> None:
+    """Applied changes, newest last: applies and rollbacks with each change and its status."""
+    from shine_ops.fixes.journal import Journal
+
+    journal = Journal.default()
+    applies = journal.applies()[-limit:]
+    if as_json:
+        typer.echo(json.dumps([dict(a) | {"changes": [dict(c) for c in journal.changes(a["apply_id"])]}
+                               for a in applies], indent=2, default=str))
+        return
+    if not applies:
+        typer.echo("no changes recorded")
+        return
+    for a in applies:
+        typer.echo(f"{a['apply_id']}  {a['kind']:8} {a['status']:11} {a['started_at']}  by {a['who']}"
+                   + (f"  ({a['note']})" if a["note"] else ""))
+        for c in journal.changes(a["apply_id"]):
+            typer.echo(f"    {c['change_id']}  {c['status']:11} {c['fix']:34} {c['description']}")

@@ -1,0 +1,171 @@
+"""Fixes: one module per fix id. Each plans exact API calls from a failing finding and the snapshot.
+
+A ``Change`` is one mutating API call with the values before and after, a ``probe`` that reads the live
+value it changes (used to refuse a stale plan, to verify, and to reconcile an interrupted apply) and the
+``inverse`` calls that undo it. Changes may refer to results of earlier changes of the same plan with
+``{"$ref": "<change key>.<name>"}`` (a target group created by one change, used by the next).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from shine_ops.engine.finding import Finding
+from shine_ops.evaluators import Context
+
+
+@dataclass
+class ApiCall:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+    def describe(self) -> str:
+        return f"{self.service}.{self.operation}"
+
+
+@dataclass
+class Probe:
+    """Read one live value: ``call`` then JMESPath ``path``; ``before`` is what the plan saw."""
+
+    call: ApiCall
+    path: str
+    before: Any
+
+
+@dataclass
+class Change:
+    key: str  # unique within the plan, e.g. "sg.allow-alb-to-task#1"
+    fix: str
+    resource: str
+    description: str
+    call: ApiCall
+    before: dict[str, Any]
+    after: dict[str, Any]
+    inverse: list[ApiCall] = field(default_factory=list)
+    results: dict[str, str] = field(default_factory=dict)  # name -> JMESPath into the call's response
+    probe: Probe | None = None
+    reversible: bool = True
+
+
+@dataclass
+class FixPlan:
+    fix: str
+    check: str
+    summary: str
+    changes: list[Change]
+    verify: list[str]  # check ids that must pass after the fix
+    refused: str | None = None  # why this fix will not be applied (scope, order, unsupported shape)
+
+
+@dataclass
+class Plan:
+    plan_id: str
+    created_at: str
+    tool_version: str
+    account: str | None
+    region: str
+    endpoint: str | None
+    target: dict[str, Any]
+    fixes: list[FixPlan]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for f in self.fixes if not f.refused for c in f.changes]
+
+    def body(self) -> dict[str, Any]:
+        return {"account": self.account, "region": self.region, "target": self.target,
+                "fixes": [asdict(f) for f in self.fixes]}
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.body(), sort_keys=True, default=str).encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": "shine-ops.plan/v1", "plan_id": self.plan_id, "created_at": self.created_at,
+                "tool_version": self.tool_version, "endpoint": self.endpoint, "hash": self.hash, **self.body()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Plan":
+        def call(d: dict) -> ApiCall:
+            return ApiCall(**d)
+
+        fixes = []
+        for f in data["fixes"]:
+            changes = []
+            for c in f["changes"]:
+                probe = c.get("probe")
+                changes.append(Change(key=c["key"], fix=c["fix"], resource=c["resource"], description=c["description"],
+                                      call=call(c["call"]), before=c["before"], after=c["after"],
+                                      inverse=[call(i) for i in c.get("inverse", [])], results=c.get("results", {}),
+                                      probe=Probe(call(probe["call"]), probe["path"], probe["before"]) if probe else None,
+                                      reversible=c.get("reversible", True)))
+            fixes.append(FixPlan(fix=f["fix"], check=f["check"], summary=f["summary"], changes=changes,
+                                 verify=list(f["verify"]), refused=f.get("refused")))
+        return cls(plan_id=data["plan_id"], created_at=data["created_at"], tool_version=data["tool_version"],
+                   account=data.get("account"), region=data["region"], endpoint=data.get("endpoint"),
+                   target=data["target"], fixes=fixes)
+
+
+@dataclass
+class PlanContext:
+    """What planners share: the diagnosis, and what earlier fixes of the same plan will create."""
+
+    ctx: Context
+    findings: dict[str, Finding]
+    replaced_tgs: dict[str, Any] = field(default_factory=dict)  # old TG ARN -> {"$ref": ...} of its twin
+    plan_id: str = ""
+
+
+@dataclass
+class FixSpec:
+    id: str
+    checks: list[str]  # the failing checks it repairs
+    plan: Callable[[PlanContext], FixPlan | None]
+    order: int
+    iam: list[str]
+
+
+REGISTRY: dict[str, FixSpec] = {}
+
+
+def fix(fix_id: str, *, checks: list[str], order: int, iam: list[str]) -> Callable:
+    def deco(fn: Callable[[PlanContext], FixPlan | None]) -> Callable:
+        REGISTRY[fix_id] = FixSpec(id=fix_id, checks=checks, plan=fn, order=order, iam=iam)
+        return fn
+
+    return deco
+
+
+def load_fixes() -> dict[str, FixSpec]:
+    from shine_ops.fixes import (listener_add_service_rule, route53_point_alias_to_service_alb,  # noqa: F401
+                                 sg_allow_alb_to_task, tg_replace_with_container_port)
+
+    return REGISTRY
+
+
+def ref(key: str, name: str) -> dict[str, str]:
+    return {"$ref": f"{key}.{name}"}
+
+
+def resolve_refs(value: Any, results: dict[str, dict[str, Any]]) -> Any:
+    """Replace ``{"$ref": "key.name"}`` by the result an earlier change produced."""
+    if isinstance(value, dict):
+        if set(value) == {"$ref"}:
+            key, _, name = value["$ref"].rpartition(".")
+            if key not in results or name not in results[key]:
+                raise KeyError(f"{value['$ref']} is not known yet")
+            return results[key][name]
+        return {k: resolve_refs(v, results) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v, results) for v in value]
+    return value
+
+
+def show_value(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"$ref"}:
+        return f"<{value['$ref']}>"
+    return json.dumps(value, default=str) if not isinstance(value, str) else value
