@@ -141,8 +141,10 @@ def fix(fix_id: str, *, checks: list[str], order: int, iam: list[str]) -> Callab
 
 
 def load_fixes() -> dict[str, FixSpec]:
-    from shine_ops.fixes import (listener_add_service_rule, route53_point_alias_to_service_alb,  # noqa: F401
-                                 sg_allow_alb_to_task, tg_replace_with_container_port)
+    from shine_ops.fixes import (alb_set_idle_timeout, ecs_align_lb_container, ecs_set_grace_period,  # noqa: F401
+                                 listener_add_service_rule, route53_point_alias_to_service_alb, sg_allow_alb_egress,
+                                 sg_allow_alb_to_task, tg_align_health_check, tg_deregister_stale_targets,
+                                 tg_replace_with_container_port)
 
     return REGISTRY
 
