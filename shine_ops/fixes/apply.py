@@ -24,6 +24,7 @@ from shine_ops.fixes import ApiCall, Change, FixPlan, Plan, PlanContext, Probe, 
 from shine_ops.fixes.journal import Journal
 
 FAULT_ENV = "SHINE_OPS_FAULT_AFTER_CHANGES"  # tests: fail the call after N applied changes
+KILL_ENV = "SHINE_OPS_KILL_AFTER_CALL"  # tests: SIGKILL the process right after the Nth call, before its journal row
 
 
 class DriftError(ShineOpsError):
@@ -153,6 +154,8 @@ class Applier:
                     result.notes.append(f"{ch.call.describe()} failed: {exc}. Applied so far: "
                                         f"{len(result.applied)} change(s); undo them with: shine-ops rollback {apply_id}")
                     return result
+                if os.environ.get(KILL_ENV) == str(seq):  # tests: die like kill -9 between the call and the journal
+                    os.kill(os.getpid(), 9)
                 results[ch.key] = {name: _jmes(expr, resp) for name, expr in ch.results.items()}
                 inverse = [asdict(ApiCall(i.service, i.operation, resolve_refs(i.params, results))) for i in ch.inverse]
                 probe = None

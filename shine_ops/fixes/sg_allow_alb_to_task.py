@@ -7,7 +7,7 @@ and the rule's description names the change, so anyone reading the group knows w
 from __future__ import annotations
 
 from shine_ops.evaluators.network import admits, container_ports
-from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix, ref
+from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix
 
 
 @fix("sg.allow-alb-to-task", checks=["sg.alb-to-task-ingress"], order=10,
@@ -37,9 +37,9 @@ def plan(pc: PlanContext) -> FixPlan | None:
                 call=ApiCall("ec2", "AuthorizeSecurityGroupIngress", {"GroupId": task_sg, "IpPermissions": [perm]}),
                 before={f"{task_sg} ingress tcp/{port} from {alb_sg}": "absent"},
                 after={f"{task_sg} ingress tcp/{port} from {alb_sg}": "allowed"},
-                inverse=[ApiCall("ec2", "RevokeSecurityGroupIngress",
-                                 {"GroupId": task_sg, "SecurityGroupRuleIds": ref(key, "RuleIds")})],
-                results={"RuleIds": "SecurityGroupRules[].SecurityGroupRuleId"},
+                # the inverse names the same permission (not the rule id), so it is known before the call:
+                # an apply killed mid-call can still be rolled back
+                inverse=[ApiCall("ec2", "RevokeSecurityGroupIngress", {"GroupId": task_sg, "IpPermissions": [perm]})],
                 probe=Probe(ApiCall("ec2", "DescribeSecurityGroups", {"GroupIds": [task_sg]}), probe_path, 0)))
     if not changes:
         return None

@@ -144,3 +144,18 @@ def _elb(endpoint):
 def _sg_rules(endpoint) -> list:
     ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1")
     return sorted(json.dumps(g["IpPermissions"], sort_keys=True) for g in ec2.describe_security_groups()["SecurityGroups"])
+
+
+def test_kill_9_mid_apply_is_reconciled_and_rolled_back(cli, incident):
+    """The process dies between a call and its journal row: the next run settles the intent from the live state."""
+    sg_before = _sg_rules(incident)
+    proc = _fix(cli, incident, "--only", "sg.allow-alb-to-task", "--apply", "--yes",
+                env={"SHINE_OPS_KILL_AFTER_CALL": "1"})
+    assert proc.returncode == -9
+    (row,) = _history(cli)
+    assert [c["status"] for c in row["changes"]] == ["intent"]
+    assert _sg_rules(incident) != sg_before  # the call landed before the process died
+    back = cli("rollback", row["apply_id"], "--yes")
+    assert "was interrupted; the live state says it was applied" in back.stderr
+    assert back.returncode == 0 and "restored and verified" in back.stdout, back.stdout + back.stderr
+    assert _sg_rules(incident) == sg_before
