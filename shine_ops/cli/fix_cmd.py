@@ -71,10 +71,6 @@ def alb_ecs(
     from shine_ops.config import load_config
     from shine_ops.engine.runner import load_catalogue
     from shine_ops.errors import UsageError
-    from shine_ops.fixes import Plan
-    from shine_ops.fixes.apply import Applier, make_plan
-    from shine_ops.fixes.journal import Journal
-
     if apply and not yes and not sys.stdin.isatty():
         raise UsageError("--apply without --yes needs a terminal to ask on", hint="add --yes")
     cfg = load_config(config)
@@ -86,7 +82,23 @@ def alb_ecs(
     catalogue = load_catalogue()
     target = target_from(domain, cluster, service, cfg, st)
     endpoint = aws.options.endpoint_url
-    journal = Journal.default()
+    from shine_ops.fixes.journal import store_for
+
+    store = store_for(cfg, aws, ident.get("Arn"))
+    journal = store.open(lock=apply)
+    try:
+        _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,
+                          plan_file, only)
+    finally:
+        store.close()
+
+
+def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,
+                      plan_file, only) -> None:
+    from shine_ops.errors import UsageError
+    from shine_ops.fixes import Plan
+    from shine_ops.fixes.apply import Applier, make_plan
+
     applier = Applier(aws, journal, who=ident.get("Arn"), say=say)
     for note in applier.reconcile():
         say("journal: " + note)
@@ -179,6 +191,7 @@ def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[s
 @guarded
 def rollback(change_id: str = typer.Argument(..., help="A change id or an apply id from `shine-ops history`."),
              yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+             config: Optional[str] = ConfigOpt,
              profile: Optional[str] = ProfileOpt, region: Optional[str] = RegionOpt,
              endpoint_url: Optional[str] = EndpointOpt, sandbox: bool = SandboxOpt) -> None:
     """Undo an applied change (or a whole apply) from the journal, newest first, and verify."""
@@ -186,6 +199,19 @@ def rollback(change_id: str = typer.Argument(..., help="A change id or an apply 
     from shine_ops.fixes.apply import Applier
     from shine_ops.fixes.journal import Journal
 
+    from shine_ops.config import load_config
+    from shine_ops.fixes.journal import store_for
+
+    cfg = load_config(config)
+    if cfg.get("state"):  # the team journal: open it where the state lives, with its lock
+        aws, _ = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+        store = store_for(cfg, aws, aws.identity().get("Arn"))
+        journal = store.open(lock=True)
+        try:
+            _rollback(journal, aws, change_id, yes)
+        finally:
+            store.close()
+        return
     journal = Journal.default()
     row = journal.change(change_id)
     apply_row = journal.apply_row(row["apply_id"] if row else change_id)
@@ -207,6 +233,12 @@ def rollback(change_id: str = typer.Argument(..., help="A change id or an apply 
     if not yes and not typer.confirm(f"roll back {change_id}?", default=False):
         raise typer.Exit(1)
     aws, _ = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox)
+    _rollback(journal, aws, change_id, yes=True)
+
+
+def _rollback(journal, aws, change_id: str, yes: bool) -> None:
+    from shine_ops.fixes.apply import Applier
+
     applier = Applier(aws, journal, who=aws.identity().get("Arn"), say=say)
     for note in applier.reconcile():
         say("journal: " + note)
@@ -221,11 +253,27 @@ def rollback(change_id: str = typer.Argument(..., help="A change id or an apply 
 @app.command()
 @guarded
 def history(as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
-            limit: int = typer.Option(20, "--limit", help="How many applies to show.")) -> None:
+            limit: int = typer.Option(20, "--limit", help="How many applies to show."),
+            config: Optional[str] = ConfigOpt, profile: Optional[str] = ProfileOpt,
+            region: Optional[str] = RegionOpt, endpoint_url: Optional[str] = EndpointOpt,
+            sandbox: bool = SandboxOpt) -> None:
     """Applied changes, newest last: applies and rollbacks with each change and its status."""
-    from shine_ops.fixes.journal import Journal
+    from shine_ops.config import load_config
+    from shine_ops.fixes.journal import Journal, store_for
 
-    journal = Journal.default()
+    cfg = load_config(config)
+    if cfg.get("state"):
+        aws, _ = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+        store = store_for(cfg, aws)
+        try:
+            _history(store.open(lock=False), as_json, limit)
+        finally:
+            store.close()
+        return
+    _history(Journal.default(), as_json, limit)
+
+
+def _history(journal, as_json: bool, limit: int) -> None:
     applies = journal.applies()[-limit:]
     if as_json:
         typer.echo(json.dumps([dict(a) | {"changes": [dict(c) for c in journal.changes(a["apply_id"])]}

@@ -165,8 +165,7 @@ class Applier:
                              "path": ch.probe.path, "before": ch.probe.before}
                 self.journal.complete(change_id, "applied", result=results[ch.key], inverse=inverse)
                 if probe:
-                    self.journal.db.execute("UPDATE changes SET probe=? WHERE change_id=?",
-                                            (__import__("json").dumps(probe, default=str), change_id))
+                    self.journal.set_probe(change_id, probe)
                 done.append(change_id)
                 result.applied.append(change_id)
                 self.say(f"  applied {change_id}: {ch.description}")

@@ -35,6 +35,11 @@ class Journal:
         self.db = sqlite3.connect(str(self.path), isolation_level=None)  # autocommit: every row is durable
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)
+        self.on_write: Any = None  # called after every write (the S3 store uploads the file)
+
+    def _wrote(self) -> None:
+        if self.on_write is not None:
+            self.on_write()
 
     @classmethod
     def default(cls) -> "Journal":
@@ -47,10 +52,12 @@ class Journal:
         self.db.execute("INSERT INTO applies VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (apply_id, plan_id, plan_hash, kind, who, account, region, endpoint, json.dumps(target),
                          _now(), None, "running", None))
+        self._wrote()
 
     def finish_apply(self, apply_id: str, status: str, note: str | None = None) -> None:
         self.db.execute("UPDATE applies SET finished_at=?, status=?, note=? WHERE apply_id=?",
                         (_now(), status, note, apply_id))
+        self._wrote()
 
     def intent(self, change_id: str, apply_id: str, seq: int, change: Any, call: dict, inverse: list,
                undoes: str | None = None) -> None:
@@ -63,6 +70,7 @@ class Journal:
              json.dumps(call, default=str), json.dumps(change.before, default=str),
              json.dumps(change.after, default=str), json.dumps(inverse, default=str),
              json.dumps(asdict(change.probe), default=str) if change.probe else None, "intent", _now(), undoes))
+        self._wrote()
 
     def complete(self, change_id: str, status: str, *, result: Any = None, inverse: list | None = None,
                  error: str | None = None) -> None:
@@ -77,10 +85,17 @@ class Journal:
             sets.append("error=?")
             args.append(error)
         self.db.execute(f"UPDATE changes SET {', '.join(sets)} WHERE change_id=?", (*args, change_id))
+        self._wrote()
 
     def set_status(self, change_id: str, status: str, verification: str | None = None) -> None:
         self.db.execute("UPDATE changes SET status=?, verification=COALESCE(?, verification) WHERE change_id=?",
                         (status, verification, change_id))
+        self._wrote()
+
+    def set_probe(self, change_id: str, probe: dict) -> None:
+        """The probe with the call's results filled in (what reconciliation and rollback read)."""
+        self.db.execute("UPDATE changes SET probe=? WHERE change_id=?", (json.dumps(probe, default=str), change_id))
+        self._wrote()
 
     def changes(self, apply_id: str | None = None) -> list[sqlite3.Row]:
         if apply_id:
@@ -98,3 +113,97 @@ class Journal:
 
     def open_intents(self) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM changes WHERE status='intent' ORDER BY started_at"))
+
+
+class S3Store:
+    """A team journal in S3 (``state: s3://bucket/prefix`` in shine-ops.yaml).
+
+    ``open(lock=True)`` takes ``prefix/lock`` with a conditional put (If-None-Match), so two people cannot
+    apply at once; the SQLite file is downloaded, used locally, and uploaded after every write, so a teammate
+    can read the history and roll back your change.
+    """
+
+    def __init__(self, aws: Any, uri: str, who: str | None = None) -> None:
+        from shine_ops.errors import UsageError
+
+        if not uri.startswith("s3://") or "/" not in uri[5:].rstrip("/") and not uri[5:]:
+            raise UsageError(f"state must be s3://bucket[/prefix], not {uri!r}")
+        bucket, _, prefix = uri[5:].partition("/")
+        if not bucket:
+            raise UsageError(f"state must be s3://bucket[/prefix], not {uri!r}")
+        self.aws, self.bucket, self.who = aws, bucket, who or "unknown"
+        self.prefix = prefix.strip("/")
+        self.key = f"{self.prefix}/journal.db".lstrip("/")
+        self.lock_key = f"{self.prefix}/lock".lstrip("/")
+        self.local: Path | None = None
+        self.locked = False
+
+    def open(self, *, lock: bool) -> Journal:
+        import tempfile
+
+        from shine_ops.errors import AwsCallError, RunIncomplete
+
+        if lock:
+            body = json.dumps({"who": self.who, "since": _now()}).encode()
+            try:
+                self.aws.call("s3", "PutObject", Bucket=self.bucket, Key=self.lock_key, Body=body, IfNoneMatch="*")
+            except AwsCallError as err:
+                if err.code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+                holder = self._lock_holder()
+                raise RunIncomplete(f"the team journal s3://{self.bucket}/{self.lock_key} is locked by "
+                                    f"{holder.get('who', '?')} since {holder.get('since', '?')}",
+                                    hint="wait for their apply to finish; if it died, delete that lock object") from None
+            self.locked = True
+        fd, name = tempfile.mkstemp(prefix="shine-ops-journal-", suffix=".db")
+        import os
+
+        os.close(fd)
+        self.local = Path(name)
+        try:
+            data = self.aws.call("s3", "GetObject", Bucket=self.bucket, Key=self.key)["Body"].read()
+            self.local.write_bytes(data)
+        except AwsCallError as err:
+            if err.code not in ("NoSuchKey", "404", "NotFound"):
+                self.close()
+                raise
+        journal = Journal(self.local)
+        journal.on_write = self.upload if lock else None
+        return journal
+
+    def _lock_holder(self) -> dict:
+        try:
+            return json.loads(self.aws.call("s3", "GetObject", Bucket=self.bucket, Key=self.lock_key)["Body"].read())
+        except Exception:  # noqa: BLE001 - only used to word the refusal
+            return {}
+
+    def upload(self) -> None:
+        if self.local is not None:
+            self.aws.call("s3", "PutObject", Bucket=self.bucket, Key=self.key, Body=self.local.read_bytes())
+
+    def close(self) -> None:
+        if self.locked:
+            self.upload()
+            self.aws.call("s3", "DeleteObject", Bucket=self.bucket, Key=self.lock_key)
+            self.locked = False
+        if self.local is not None:
+            self.local.unlink(missing_ok=True)
+            self.local = None
+
+
+class _LocalStore:
+    def open(self, *, lock: bool) -> Journal:
+        return Journal.default()
+
+    def close(self) -> None:
+        pass
+
+
+def store_for(config: Any, aws: Any, who: str | None = None) -> Any:
+    """The journal's home: ``state:`` in shine-ops.yaml (s3://...), else SQLite in the state folder."""
+    state = config.get("state") if config is not None else None
+    if isinstance(state, dict):
+        state = state.get("uri")
+    if state:
+        return S3Store(aws, str(state), who)
+    return _LocalStore()

@@ -159,3 +159,37 @@ def test_kill_9_mid_apply_is_reconciled_and_rolled_back(cli, incident):
     assert "was interrupted; the live state says it was applied" in back.stderr
     assert back.returncode == 0 and "restored and verified" in back.stdout, back.stdout + back.stderr
     assert _sg_rules(incident) == sg_before
+
+
+def test_team_journal_in_s3_shared_and_locked(incident, tmp_path):
+    """Two people, two machines (two state folders), one journal in S3: B sees and rolls back A's change, and
+    nobody applies while a lock is held."""
+    from tests.conftest import Cli
+
+    s3 = boto3.client("s3", endpoint_url=incident, region_name="us-east-1")
+    s3.create_bucket(Bucket="shine-ops-state")
+    for who in ("alice", "bob"):
+        d = tmp_path / who
+        d.mkdir()
+        (d / "shine-ops.yaml").write_text("state: s3://shine-ops-state/prod\n")
+    alice, bob = Cli(tmp_path / "alice" / ".state"), Cli(tmp_path / "bob" / ".state")
+    args = ("fix", "alb-ecs", "--endpoint-url", incident, "--region", "us-east-1", "--domain", DOMAIN,
+            "--only", "sg.allow-alb-to-task", "--apply", "--yes")
+    proc = alice(*args, cwd=tmp_path / "alice")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (tmp_path / "alice" / ".state" / "journal.db").exists()  # the journal lives in S3
+    hist = json.loads(bob("history", "--json", "--endpoint-url", incident, "--region", "us-east-1",
+                          cwd=tmp_path / "bob").stdout)
+    assert len(hist) == 1 and hist[0]["changes"][0]["fix"] == "sg.allow-alb-to-task"
+    s3.put_object(Bucket="shine-ops-state", Key="prod/lock", Body=b'{"who": "carol", "since": "now"}')
+    locked = bob("rollback", hist[0]["apply_id"], "--yes", "--endpoint-url", incident, "--region", "us-east-1",
+                 cwd=tmp_path / "bob")
+    assert locked.returncode == 3 and "locked by carol" in locked.stderr
+    s3.delete_object(Bucket="shine-ops-state", Key="prod/lock")
+    back = bob("rollback", hist[0]["apply_id"], "--yes", "--endpoint-url", incident, "--region", "us-east-1",
+               cwd=tmp_path / "bob")
+    assert back.returncode == 0 and "restored and verified" in back.stdout, back.stdout + back.stderr
+    kinds = [a["kind"] for a in json.loads(alice("history", "--json", "--endpoint-url", incident, "--region",
+                                                 "us-east-1", cwd=tmp_path / "alice").stdout)]
+    assert kinds == ["fix", "rollback"]
+    assert "lock" not in [o["Key"].split("/")[-1] for o in s3.list_objects_v2(Bucket="shine-ops-state")["Contents"]]
