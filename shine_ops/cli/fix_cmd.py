@@ -18,7 +18,7 @@ app.add_typer(fix_app, name="fix")
 
 
 def render_plan(plan) -> str:
-    from shine_ops.fixes import show_value
+    from shine_ops.fixes import short_resource, show_value
 
     t = plan.target
     who = t.get("domain") or f"{t.get('cluster')}/{t.get('service')}"
@@ -33,7 +33,7 @@ def render_plan(plan) -> str:
         lines.append(f"  {fp.summary}")
         for ch in fp.changes:
             n += 1
-            lines.append(f"  {n:2}. {ch.call.describe():42} {ch.resource}")
+            lines.append(f"  {n:2}. {ch.call.describe():40} {short_resource(ch.resource)}")
             lines.append(f"      {ch.description}")
             for k in dict.fromkeys(list(ch.before) + list(ch.after)):
                 if k in ch.before:

@@ -168,6 +168,38 @@ def resolve_refs(value: Any, results: dict[str, dict[str, Any]]) -> Any:
 
 
 def show_value(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"$ref"}:
-        return f"<{value['$ref']}>"
-    return json.dumps(value, default=str) if not isinstance(value, str) else value
+    """A plan value for people: references to results of earlier changes read as <what they create>."""
+    def swap(v: Any) -> Any:
+        if isinstance(v, dict) and set(v) == {"$ref"}:
+            key, _, name = v["$ref"].rpartition(".")
+            return f"<{name} created by {key}>"
+        if isinstance(v, dict):
+            return {k: swap(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [swap(x) for x in v]
+        return v
+
+    value = swap(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value) if value else "(none)"
+    return json.dumps(value, default=str)
+
+
+def short_resource(resource: str) -> str:
+    """``arn:...:targetgroup/name/id`` -> ``target group name``; other ARNs keep their last readable part."""
+    if not resource.startswith("arn:"):
+        return resource
+    tail = resource.split(":", 5)[-1]
+    kind, _, rest = tail.partition("/")
+    parts = rest.split("/")
+    if kind == "targetgroup":
+        return f"target group {parts[0]}"
+    if kind == "loadbalancer":
+        return f"load balancer {parts[1] if len(parts) > 1 else rest}"
+    if kind in ("listener", "listener-rule"):
+        return f"{kind.replace('-', ' ')} of {parts[1]} ({parts[-1][:8]})" if len(parts) > 2 else tail
+    if kind == "service":
+        return f"service {'/'.join(parts[-2:])}"
+    return tail

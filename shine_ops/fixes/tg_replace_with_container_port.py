@@ -10,6 +10,11 @@ from __future__ import annotations
 from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix, ref
 
 
+ATTRIBUTE_DEFAULTS = {"deregistration_delay.timeout_seconds": "300", "slow_start.duration_seconds": "0",
+                      "stickiness.enabled": "false", "stickiness.type": "lb_cookie",
+                      "load_balancing.algorithm.type": "round_robin"}
+
+
 def _twin_name(name: str, port: int) -> str:
     suffix = f"-{port}"
     return (name[: 32 - len(suffix)] + suffix).strip("-")
@@ -75,10 +80,8 @@ def plan(pc: PlanContext) -> FixPlan | None:
             results={"TargetGroupArn": "TargetGroups[0].TargetGroupArn"},
             probe=Probe(ApiCall("elbv2", "DescribeTargetGroups", {"Names": [params["Name"]]}),
                         "length(TargetGroups)", None)))  # None: not found
-        if tg.attributes:
-            keep = {k: v for k, v in tg.attributes.items() if k in (
-                "deregistration_delay.timeout_seconds", "slow_start.duration_seconds", "stickiness.enabled",
-                "stickiness.type", "load_balancing.algorithm.type")}
+        if tg.attributes:  # copy what differs from a new group's defaults
+            keep = {k: v for k, v in tg.attributes.items() if k in ATTRIBUTE_DEFAULTS and ATTRIBUTE_DEFAULTS[k] != v}
             if keep:
                 changes.append(Change(
                     key=f"{key}.attributes", fix="tg.replace-with-container-port", resource=params["Name"],
@@ -130,8 +133,9 @@ def plan(pc: PlanContext) -> FixPlan | None:
         call=ApiCall("ecs", "UpdateService", {"cluster": svc.cluster_name, "service": svc.name,
                                               "loadBalancers": new_lbs, "forceNewDeployment": True}),
         before={"loadBalancers": [snap.tg_name(l["targetGroupArn"]) for l in old_lbs]},
-        after={"loadBalancers": [l["targetGroupArn"] if isinstance(l["targetGroupArn"], dict)
-                                 else snap.tg_name(l["targetGroupArn"]) for l in new_lbs]},
+        after={"loadBalancers": [f"new {_twin_name(snap.tg_name(m.target_group_arn), m.container_port)}"
+                                 if isinstance(l["targetGroupArn"], dict) else snap.tg_name(l["targetGroupArn"])
+                                 for m, l in zip(svc.load_balancers, new_lbs)]},
         inverse=[ApiCall("ecs", "UpdateService", {"cluster": svc.cluster_name, "service": svc.name,
                                                   "loadBalancers": old_lbs, "forceNewDeployment": True})],
         probe=Probe(ApiCall("ecs", "DescribeServices", {"cluster": svc.cluster_name, "services": [svc.name]}),

@@ -55,7 +55,7 @@ def test_plan_changes_nothing_then_one_apply_repairs_all_four_and_a_second_is_a_
 
     applied = _fix(cli, incident, "--apply", "--yes")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert "applied, 8 change(s)" in applied.stdout
+    assert "applied, 7 change(s)" in applied.stdout
     after = diagnose_json(cli, incident)
     assert after["_exit"] == 0 and after["root_causes"] == [], after["findings"]
 
@@ -64,7 +64,7 @@ def test_plan_changes_nothing_then_one_apply_repairs_all_four_and_a_second_is_a_
     assert _calls(again)[1] == 0
 
     (apply_row,) = _history(cli)
-    assert apply_row["status"] == "applied" and len(apply_row["changes"]) == 8
+    assert apply_row["status"] == "applied" and len(apply_row["changes"]) == 7
     assert {c["status"] for c in apply_row["changes"]} == {"verified"}
     back = cli("rollback", apply_row["apply_id"], "--yes")
     assert back.returncode == 0 and "restored and verified" in back.stdout, back.stdout + back.stderr
