@@ -24,6 +24,9 @@ def diagnose(
     fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 when a check fails at or above this severity."),
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip live DNS/HTTP probes."),
     probe_timeout: float = typer.Option(10.0, "--probe-timeout", help="Time budget of all probes, seconds."),
+    resolver: Optional[str] = typer.Option(None, "--resolver", metavar="IP[:PORT]",
+                                           help="DNS server for the live resolution probe (default: the system's; "
+                                                "with --sandbox, the sandbox's)."),
     checks_dir: Optional[List[str]] = typer.Option(None, "--checks-dir", help="Extra folder of checks/playbooks."),
     all_services: bool = typer.Option(False, "--all", help="Every service behind a load balancer in the account."),
     config: Optional[str] = ConfigOpt,
@@ -41,6 +44,10 @@ def diagnose(
 
     choice(fmt, FORMATS, "--format")
     choice(fail_on, SEVERITIES, "--fail-on")
+    if resolver is not None:
+        from shine_ops.probes.dns import parse_resolver
+
+        parse_resolver(resolver)  # a bad address is a usage error (2), before anything runs
     cfg = load_config(config)
     catalogue = load_catalogue(checks_dirs(checks_dir, cfg))
     pb = catalogue.load_playbook(playbook)
@@ -48,10 +55,17 @@ def diagnose(
     settings = settings_from(cfg, st)
 
     def probes(snap, path):  # live evidence, gathered before the (pure) checks run
+        import time
+
+        from shine_ops.probes.dns import names_to_resolve, probe_dns
         from shine_ops.probes.service import probe_service
 
-        return {"service": probe_service(path.domain, settings, timeout_s=probe_timeout, enabled=not no_probe,
-                                         sandbox_state=st)}
+        started = time.monotonic()  # one budget: DNS may use up to half of it, HTTP gets the rest
+        dns = probe_dns(path.domain, names_to_resolve(snap, path), resolver=resolver, timeout_s=probe_timeout / 2,
+                        enabled=not no_probe, sandbox_state=st)
+        left = max(0.1, probe_timeout - (time.monotonic() - started))
+        return {"dns": dns, "service": probe_service(path.domain, settings, timeout_s=left, enabled=not no_probe,
+                                                     sandbox_state=st)}
 
     if all_services:
         if domain or cluster or service:

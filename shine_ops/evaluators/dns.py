@@ -93,3 +93,64 @@ def points_to_service_alb(ctx: Context, params: dict) -> Outcome:
                            f"traffic for the domain never reaches the service.",
                    resources=resources, expected=f"{path.domain} aliases {right_dns}",
                    actual="; ".join(f"{b.label} -> {w}" for b, w in wrong), evidence=evidence)
+
+
+@evaluator("dns.resolves-to-alb", needs={"dns"}, hop="dns")
+def resolves_to_alb(ctx: Context, params: dict) -> Outcome:
+    """Live resolution agrees with the record: the domain's addresses are those of the load balancer it aliases.
+
+    Reads the DNS probe's answers (``ctx.probes["dns"]``); the probe ran before evaluation."""
+    snap, path = ctx.snapshot, ctx.path
+    probe = ctx.probes.get("dns")
+    if not path.domain:
+        return skip("No domain was given and no record of this account reaches the service.")
+    if not probe:
+        return skip("No live DNS probe ran.")
+    if probe.get("skipped"):
+        return skip(probe["skipped"])
+    lb_arns = [a for a in path.record_lb_arns if a in snap.load_balancers]
+    if not lb_arns:
+        return skip(f"The record of {path.domain} reaches no load balancer of this account "
+                    "(see dns.record-exists and dns.points-to-service-alb).")
+    answers = probe.get("answers") or {}
+    resolver = probe.get("resolver", "system")
+    lbs = [snap.load_balancers[a] for a in lb_arns]
+    evidence: dict = {"resolver": resolver, "answers": answers,
+                      "record": "; ".join(b.label + f" -> {_lb_name(ctx, b.lb_arn) if b.lb_arn else b.external}"
+                                          for b in path.branches)}
+    if probe.get("simulated"):
+        evidence["simulated"] = True
+    resources = [path.domain] + lb_arns
+    expected = "the addresses of " + ", ".join(lb.dns_name for lb in lbs)
+    dom = answers.get(path.domain) or {"addresses": [], "error": "not probed", "error_kind": "other"}
+    if dom.get("error"):
+        if dom.get("error_kind") in ("nxdomain", "noanswer"):
+            return Outcome("fail", f"{path.domain} does not resolve through {resolver} ({dom['error']}), although "
+                                   f"this account's zone aliases it to {', '.join(lb.name for lb in lbs)}: the "
+                                   "registrar delegates the domain to other name servers, or the record is not live.",
+                           resources=resources, expected=expected, actual=dom["error"], evidence=evidence)
+        return Outcome("error", f"Could not resolve {path.domain} through {resolver}: {dom['error']}.",
+                       resources=resources, expected=expected, actual=dom["error"], evidence=evidence)
+    want: set[str] = set()
+    for lb in lbs:
+        got = answers.get(lb.dns_name) or {"error": "not probed"}
+        if got.get("error"):
+            return Outcome("error", f"Could not resolve the load balancer name {lb.dns_name} through {resolver} "
+                                    f"to compare with: {got['error']}.",
+                           resources=resources, expected=expected, actual=got["error"], evidence=evidence)
+        want |= set(got.get("addresses") or [])
+    have = set(dom.get("addresses") or [])
+    names = ", ".join(lb.name for lb in lbs)
+    if have and have <= want:
+        return Outcome("pass", f"{path.domain} resolves to {', '.join(sorted(have))}, addresses of {names}, "
+                               "as the record says.",
+                       resources=resources, expected=expected, actual=", ".join(sorted(have)), evidence=evidence)
+    stray = sorted(have - want)
+    others = [lb.name for lb in snap.load_balancers.values() if lb.arn not in lb_arns
+              and set((answers.get(lb.dns_name) or {}).get("addresses") or []) & have]
+    where = f" (those of {', '.join(others)})" if others else ""
+    return Outcome("fail", f"{path.domain} resolves to {', '.join(stray)}{where} through {resolver}, not to {names} "
+                           f"({', '.join(sorted(want))}) that the record in this account aliases: the answer on the "
+                           "internet comes from another zone (a stale delegation or another account) or a cache.",
+                   resources=resources, expected=expected + f" ({', '.join(sorted(want))})",
+                   actual=", ".join(sorted(have)) + where, evidence=evidence)

@@ -10,12 +10,15 @@ KEY = "idle_timeout.timeout_seconds"
 @fix("alb.set-idle-timeout", checks=["alb.idle-timeout-covers-latency"], order=40,
      iam=["elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancerAttributes"])
 def plan(pc: PlanContext) -> FixPlan | None:
-    from shine_ops.evaluators.alb import idle_timeout_of, path_lbs
+    from shine_ops.evaluators.alb import idle_timeout_of, off_path_lb_arns, path_lbs
 
     budget = int(pc.ctx.settings.latency_budget_s)
     want = min(4000, max(60, budget + 30))  # the budget plus room for the slowest request to finish
     changes = []
+    off_path = off_path_lb_arns(pc.ctx)  # the legacy ALB a wrong record reaches is not ours to tune
     for lb in path_lbs(pc.ctx):
+        if lb.type != "application" or lb.attributes is None or lb.arn in off_path:
+            continue
         seconds, defaulted = idle_timeout_of(lb)
         if seconds is not None and seconds >= budget:
             continue

@@ -13,7 +13,7 @@ def plan(pc: PlanContext) -> FixPlan | None:
     if svc is None:
         return None
     live = {a for t in snap.tasks.values() if t.last_status in ("RUNNING", "PENDING", "PROVISIONING")
-            for a in t.addresses}
+            and t.group in (None, f"service:{svc.name}") for a in t.addresses}
     if not live:
         return None  # with no running task we cannot tell stale from current: never empty a target group blindly
     changes = []

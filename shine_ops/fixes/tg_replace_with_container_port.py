@@ -114,7 +114,8 @@ def plan(pc: PlanContext) -> FixPlan | None:
                     before={"default forwards to": tg.name}, after={"default forwards to": params["Name"]},
                     inverse=[ApiCall("elbv2", "ModifyListener", {"ListenerArn": lst.arn, "DefaultActions": old_default})]))
         new_lbs.append({"targetGroupArn": new, "containerName": m.container_name, "containerPort": port})
-        ips = sorted({ip for t in snap.tasks.values() if t.last_status == "RUNNING" for ip in t.addresses})
+        ips = sorted({ip for t in snap.tasks.values() if t.last_status == "RUNNING"
+                      and t.group in (None, f"service:{svc.name}") for ip in t.addresses})
         if ips:
             targets = [{"Id": ip, "Port": port} for ip in ips]
             changes.append(Change(

@@ -56,12 +56,17 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["MOTO_ECS_SERVICE_RUNNING"] = str(int(spec.get("running", spec.get("desired", 1))))
 
         seeded = seed(aws, scenario, before_service=before_service)
+        after_seed(scenario, seeded)
         seed_calls, seeded_in = aws.calls.total, round(time.time() - started, 2)
         runner_note, local = start_tasks(aws, seeded)
         alb = AlbEmulator(aws).start()
+        from shine_ops.sandbox import dns as sandbox_dns
+
+        dns_endpoint, dns_note = sandbox_dns.start_for(aws, scenario)  # serves the zones; scaffolding: sandbox_dns
         write_state({"pid": pid, "status": "ready", "scenario": scenario["name"], "endpoint": endpoint,
                      "port": port, "region": scenario["region"], "target": scenario.get("target", {}),
                      "alb_endpoint": alb.endpoint, "service_runner": runner_note, "tasks": local,
+                     "dns_endpoint": dns_endpoint, "dns_server": dns_note,
                      "started_at": started, "seeded_in_s": seeded_in, "seed_calls": seed_calls,
                      "ready_in_s": round(time.time() - started, 2)})
         print(f"sandbox ready at {endpoint} (scenario {scenario['name']})", flush=True)
@@ -78,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if tasks.RUNNER is not None:
             tasks.RUNNER.stop_all()
+        from shine_ops.sandbox import dns as sandbox_dns
+
+        sandbox_dns.stop()
         if server is not None:
             try:
                 server.stop()
@@ -85,6 +93,39 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         clear_state(pid)
     return 0
+
+
+def after_seed(scenario: dict, seeded) -> None:
+    """In-process scaffolding for what the ECS API cannot seed (moto must run in this process): the exit code,
+    container reason and stop code of the scenario's ``stopped_tasks``, and the service ``events`` (newest first)."""
+    import datetime as dt
+
+    from moto.ecs.models import ecs_backends
+
+    region = scenario.get("region", "us-east-1")
+    for cluster, cl in (scenario.get("clusters") or {}).items():
+        for sname, svc in (cl.get("services") or {}).items():
+            arn = seeded.services.get(f"{cluster}/{sname}")
+            if not arn:
+                continue
+            backend = ecs_backends[arn.split(":")[4]][region]
+            for task_arn, spec in getattr(seeded, "stopped_tasks", {}).get(f"{cluster}/{sname}", []):
+                task = backend.tasks.get(cluster, {}).get(task_arn)
+                if task is None:
+                    continue
+                task.stop_code = spec.get("stop_code", "EssentialContainerExited")
+                for c in task.containers:
+                    c.last_status = "STOPPED"
+                    if spec.get("exit_code") is not None:
+                        c.exitCode = int(spec["exit_code"])
+                    if spec.get("container_reason"):
+                        c.reason = str(spec["container_reason"])
+            model = backend.services.get(f"{cluster}:{sname}")
+            now = dt.datetime.now(dt.timezone.utc)
+            for i, message in enumerate(svc.get("events") or []):
+                if model is not None:
+                    model.events.append({"id": f"shine-ops-{i}", "createdAt": now - dt.timedelta(minutes=i),
+                                         "message": str(message)})
 
 
 def start_tasks(aws, seeded) -> tuple[str, list[dict]]:

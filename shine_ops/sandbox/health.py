@@ -67,6 +67,12 @@ def simulate(tg: Any, target_id: str, port: int) -> tuple[str, str | None, str]:
         return "unhealthy", "Target.Timeout", f"[simulated] Request timed out: no task security group admits the load balancer on tcp/{hc_port}"
     from shine_ops.sandbox import tasks
 
+    task_ips = {d.get("value") for by_cluster in ecs.tasks.values() for t in by_cluster.values()
+                if getattr(t, "last_status", "RUNNING") == "RUNNING"
+                for a in (getattr(t, "attachments", None) or []) for d in a.get("details", [])
+                if d.get("name") == "privateIPv4Address"}
+    if target_id not in task_ips:  # a registered address no running task has: nothing answers there
+        return "unhealthy", "Target.Timeout", f"[simulated] Request timed out: no task answers at {target_id}"
     local = tasks.RUNNER.by_ip(target_id) if tasks.RUNNER else None
     if local is not None:  # a real process runs this task: health-check it for real
         return probe(local.address, hc_port, tg.health_check_path or "/", _matcher(tg))

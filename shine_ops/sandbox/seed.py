@@ -29,9 +29,11 @@ class Seeded:
     services: dict[str, str] = field(default_factory=dict)
     zones: dict[str, str] = field(default_factory=dict)
     tasks: dict[str, list[str]] = field(default_factory=dict)
+    # cluster/service -> [(task ARN, the scenario's stopped_tasks entry)]: tasks run then stopped with a reason
+    stopped_tasks: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
 
 
-def self_signed_cert(domain: str, sans: list[str]) -> tuple[bytes, bytes]:
+def self_signed_cert(domain: str, sans: list[str], valid_days: int = 365) -> tuple[bytes, bytes]:
     """A self-signed certificate (ISSUED once imported; ACM-requested ones stay PENDING_VALIDATION in moto)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -43,7 +45,7 @@ def self_signed_cert(domain: str, sans: list[str]) -> tuple[bytes, bytes]:
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365))
+            .not_valid_after(now + dt.timedelta(days=valid_days))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in [domain, *sans]]), critical=False)
             .sign(key, hashes.SHA256()))
     return (cert.public_bytes(serialization.Encoding.PEM),
@@ -126,7 +128,14 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                      IpPermissions=[_ip_permission(r, s.security_groups) for r in g["egress"]])
 
     for name, c in (sc.get("certificates") or {}).items():
-        cert, key = self_signed_cert(c["domain"], list(c.get("sans", [])))
+        if c.get("requested"):  # requested from ACM: PENDING_VALIDATION until its DNS validation record exists
+            params = {"DomainName": c["domain"], "ValidationMethod": "DNS"}
+            if c.get("sans"):
+                params["SubjectAlternativeNames"] = [c["domain"], *c["sans"]]
+            s.certificates[name] = call("acm", "RequestCertificate", **params)["CertificateArn"]
+            continue
+        # imported (ISSUED at once); valid_days sets its expiry (expired certificates cannot be imported)
+        cert, key = self_signed_cert(c["domain"], list(c.get("sans", [])), int(c.get("valid_days", 365)))
         s.certificates[name] = call("acm", "ImportCertificate", Certificate=cert, PrivateKey=key)["CertificateArn"]
 
     for name, tg in (sc.get("target_groups") or {}).items():
@@ -150,6 +159,8 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                     SecurityGroups=[s.security_groups[x] for x in lb.get("security_groups", [])])["LoadBalancers"][0]
         s.load_balancers[name] = {"arn": resp["LoadBalancerArn"], "dns": resp["DNSName"],
                                   "zone": resp["CanonicalHostedZoneId"]}
+        if lb.get("state"):  # no AWS API sets a load balancer's state: kept here for an in-process emulator
+            s.load_balancers[name]["state"] = str(lb["state"])
         if "idle_timeout" in lb:
             call("elbv2", "ModifyLoadBalancerAttributes", LoadBalancerArn=resp["LoadBalancerArn"],
                  Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": str(lb["idle_timeout"])}])
@@ -206,8 +217,9 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                         launchType="FARGATE", loadBalancers=lbs, networkConfiguration=net)
             s.services[f"{cluster}/{sname}"] = resp["service"]["serviceArn"]
             if svc.get("grace_period") is not None:
-                call("ecs", "UpdateService", cluster=cluster, service=sname,
-                     healthCheckGracePeriodSeconds=int(svc["grace_period"]))
+                # not through Aws.call: its own first parameter is named ``service`` (TypeError on service=...)
+                aws.client("ecs").update_service(cluster=cluster, service=sname,
+                                                 healthCheckGracePeriodSeconds=int(svc["grace_period"]))
             if run_tasks and int(svc.get("running", svc.get("desired", 1))) > 0:
                 tasks = call("ecs", "RunTask", cluster=cluster, taskDefinition=s.task_definitions[svc["task_definition"]],
                              count=int(svc.get("running", svc.get("desired", 1))), launchType="FARGATE",
@@ -220,6 +232,15 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                     if ips:
                         call("elbv2", "RegisterTargets", TargetGroupArn=m["targetGroupArn"],
                              Targets=[{"Id": ip, "Port": m["containerPort"]} for ip in ips])
+            for spec in svc.get("stopped_tasks") or []:  # recently stopped tasks (not registered: ECS drained them)
+                if not run_tasks:
+                    break
+                t = call("ecs", "RunTask", cluster=cluster, taskDefinition=s.task_definitions[svc["task_definition"]],
+                         count=1, launchType="FARGATE", group=f"service:{sname}", startedBy=f"ecs-svc/{sname}",
+                         networkConfiguration=net)["tasks"][0]
+                call("ecs", "StopTask", cluster=cluster, task=t["taskArn"],
+                     reason=str(spec.get("reason", "Essential container in task exited")))
+                s.stopped_tasks.setdefault(f"{cluster}/{sname}", []).append((t["taskArn"], dict(spec)))
     if after_tasks:
         after_tasks(s)
 

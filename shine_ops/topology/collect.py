@@ -114,9 +114,14 @@ class Collector:
             # The incident: the record reaches a load balancer that routes to no ECS service.
             self.progress("candidate services behind other load balancers")
             self._collect_all_services()
-            self._describe_tgs(sorted({tg for s in snap.services.values() for tg in s.target_group_arns}))
-            self._collect_listeners(sorted({arn for s in snap.services.values() for tg in s.target_group_arns
-                                            for arn in self._tg_lb_arns(tg)}))
+            tgs = sorted({tg for s in snap.services.values() for tg in s.target_group_arns})
+            self._describe_tgs(tgs)
+            lbs = {arn for tg in tgs for arn in self._tg_lb_arns(tg)}
+            if any(not self._tg_lb_arns(tg) for tg in tgs if tg in snap.target_groups):
+                # A group that names no load balancer may still be forwarded to (some emulators do not
+                # record rules edited after creation): read every load balancer's listeners.
+                lbs |= set(snap.load_balancers)
+            self._collect_listeners(sorted(lbs - set(path.record_lb_arns)) + path.record_lb_arns)
             cands = P.candidate_services(snap, path.record_lb_arns)
             path.candidates = [s.key for s in cands]
             if len(cands) == 1:
@@ -354,6 +359,9 @@ class Collector:
             if not svc:
                 return
             arns = self.aws.paginate("ecs", "ListTasks", "taskArns", cluster=svc.cluster_arn, serviceName=svc.name)
+            # recently stopped tasks too (ECS keeps them about an hour): why tasks crash (ecs.tasks-not-crashing)
+            arns = list(dict.fromkeys(arns + self.aws.paginate("ecs", "ListTasks", "taskArns", cluster=svc.cluster_arn,
+                                                                serviceName=svc.name, desiredStatus="STOPPED")))
             for i in range(0, len(arns), 100):
                 resp = self.aws.call("ecs", "DescribeTasks", cluster=svc.cluster_arn, tasks=arns[i:i + 100])
                 for raw in resp.get("tasks", []):

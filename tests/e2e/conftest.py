@@ -52,8 +52,13 @@ def scenario_server(moto_server: str, monkeypatch: pytest.MonkeyPatch):
     from shine_ops.aws import Aws, ConnectionOptions
     from shine_ops.sandbox import health
     from shine_ops.sandbox.scenario import load_scenario
+    from shine_ops.sandbox.daemon import after_seed
     from shine_ops.sandbox.seed import seed
 
+    from moto.elbv2 import models as elbv2_models
+
+    # simulated health only for this test: restored at teardown, so later plain-moto tests see plain moto
+    monkeypatch.setattr(elbv2_models.FakeTargetGroup, "health_for", elbv2_models.FakeTargetGroup.health_for)
     health.install()
 
     def make(name: str) -> str:
@@ -67,7 +72,8 @@ def scenario_server(moto_server: str, monkeypatch: pytest.MonkeyPatch):
         def before_service(spec: dict) -> None:
             monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(int(spec.get("running", spec.get("desired", 1)))))
 
-        seed(aws, sc, before_service=before_service)
+        seeded = seed(aws, sc, before_service=before_service)
+        after_seed(sc, seeded)  # the daemon's in-process scaffolding (stopped tasks' exit codes, events)
         os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)
         return moto_server
 

