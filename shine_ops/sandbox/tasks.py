@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RUN_LABEL = "shine-ops.sandbox.run"  # dockerLabels key marking a container the sandbox runs for real
-RUNNABLE = {"reference_service": [sys.executable, "-m", "reference_service"]}
+RUNNABLE = {
+    "reference_service": [sys.executable, "-m", "reference_service"],
+    # the recorded broken backends (scaffolding for scenarios): incidents §3 and FM-14
+    "legacy_shine_v6": [sys.executable, "-m", "shine_ops.sandbox.legacy_app"],
+    "crash_on_import": [sys.executable, "-c", "import application_hare_run_v6_clean"],  # FM-14: wsgi import fails
+}
 
 
 @dataclass
@@ -87,7 +92,7 @@ class TaskRunner:
         return t
 
     def wait_ready(self, timeout_s: float = 90.0) -> dict[str, str]:
-        """Wait until each task answers /ready (200, ready or degraded) or stops listening on its port."""
+        """Wait until each task answers /ready (200), or has exited (a crashing container), or time runs out."""
         import requests
 
         states: dict[str, str] = {}
