@@ -80,6 +80,12 @@ def points_to_service_alb(ctx: Context, params: dict) -> Outcome:
                        actual="none", evidence=evidence)
     stray = [b for b in path.branches if b.lb_arn not in service_lbs]
     right = ", ".join(_lb_name(ctx, a) for a in service_lbs)
+    uncovered = [why for b in stray if (why := not_covered(ctx, b))]
+    if stray and len(uncovered) == len(stray):
+        return Outcome("warn", f"Not covered: {uncovered[0]}; shine-ops does not follow that hop yet, so it cannot "
+                               f"tell whether {path.domain} reaches {right}. Diagnose the load balancer behind it "
+                               "with --cluster/--service.", resources=[path.domain] + service_lbs,
+                       expected=f"{path.domain} reaches {right}", actual="; ".join(uncovered), evidence=evidence)
     right_dns = ", ".join(snap.load_balancers[a].dns_name for a in service_lbs)
     if not stray:
         return Outcome("pass", f"{path.domain} reaches {right}, which routes to {svc.key}.",
@@ -154,3 +160,15 @@ def resolves_to_alb(ctx: Context, params: dict) -> Outcome:
                            "internet comes from another zone (a stale delegation or another account) or a cache.",
                    resources=resources, expected=expected + f" ({', '.join(sorted(want))})",
                    actual=", ".join(sorted(have)) + where, evidence=evidence)
+
+
+def not_covered(ctx: Context, branch: P.Branch) -> str | None:
+    """Why a resolution branch ends in something shine-ops does not follow (CloudFront, NLB -> ALB), or None."""
+    if branch.external and (branch.external.endswith(".cloudfront.net") or "cloudfront" in branch.external):
+        return f"a CloudFront distribution ({branch.external}) is in front of {branch.chain[0].name}"
+    lb = ctx.snapshot.load_balancers.get(branch.lb_arn or "")
+    if lb is not None and lb.type == "network":
+        tgs = [tg for tg in ctx.snapshot.target_groups.values() if lb.arn in tg.lb_arns]
+        if any(tg.target_type == "alb" for tg in tgs):
+            return f"the network load balancer {lb.name} forwards to an application load balancer"
+    return None

@@ -51,6 +51,12 @@ def alb_to_task_ingress(ctx: Context, params: dict) -> Outcome:
     if not lbs:
         return skip("No load balancer forwards to the service.")
     alb_sgs = {g for lb in lbs for g in lb.security_groups}
+    nlbs = [lb for lb in lbs if lb.type == "network" and not lb.security_groups]
+    if nlbs and len(nlbs) == len(lbs):
+        return Outcome("warn", f"Not covered: {nlbs[0].name} is a network load balancer without security groups; "
+                               "with client IP preservation the tasks see the clients' addresses, so the task security "
+                               "group must admit those, which shine-ops does not judge yet.",
+                       resources=[lb.arn for lb in nlbs] + list(svc.security_groups))
     alb_cidrs = [snap.subnets[s].cidr for lb in lbs for s in lb.subnets if s in snap.subnets]
     ports = container_ports(ctx)
     if not ports:

@@ -89,3 +89,36 @@ def test_sg_alb_to_task_ingress_fails_on_wrong_port_or_unrelated_source():
     assert out.status == "fail" and "tcp/8000" in out.summary and "sg-task" in out.resources and "sg-alb" in out.resources
     narrow = build(ingress=[{"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "IpRanges": [{"CidrIp": "192.168.0.0/24"}]}])
     assert run("sg.alb-to-task-ingress", narrow).status == "fail"
+
+
+def test_dns_points_to_service_alb_reports_cloudfront_in_front_as_not_covered():
+    ctx = build(records=[{"Name": "api.example.com.", "Type": "A",
+                          "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": "d111111abcdef8.cloudfront.net.",
+                                          "EvaluateTargetHealth": False}}])
+    out = run("dns.points-to-service-alb", ctx)
+    assert out.status == "warn" and out.summary.startswith("Not covered: a CloudFront distribution")
+
+
+def test_dns_points_to_service_alb_reports_nlb_in_front_of_alb_as_not_covered():
+    from shine_ops.topology import path as P
+    from shine_ops.topology.model import LoadBalancer, TargetGroup
+
+    ctx = build(alias_to="legacy")
+    legacy = ctx.snapshot.load_balancers[LEGACY_ARN]
+    ctx.snapshot.load_balancers[LEGACY_ARN] = LoadBalancer(**{**legacy.__dict__, "type": "network"})
+    ctx.snapshot.target_groups["arn:tg-alb"] = TargetGroup.from_raw({
+        "TargetGroupArn": "arn:tg-alb", "TargetGroupName": "to-alb", "Port": 443, "Protocol": "TCP",
+        "TargetType": "alb", "LoadBalancerArns": [LEGACY_ARN]})
+    ctx.path.branches = P.branches(ctx.snapshot, "api.example.com")
+    out = run("dns.points-to-service-alb", ctx)
+    assert out.status == "warn" and "network load balancer legacy forwards to an application load balancer" in out.summary
+
+
+def test_sg_alb_to_task_ingress_does_not_misjudge_an_nlb_without_security_groups():
+    from shine_ops.topology.model import LoadBalancer
+
+    ctx = build(ingress=[])
+    lb = ctx.snapshot.load_balancers[LB_ARN]
+    ctx.snapshot.load_balancers[LB_ARN] = LoadBalancer(**{**lb.__dict__, "type": "network", "security_groups": []})
+    out = run("sg.alb-to-task-ingress", ctx)
+    assert out.status == "warn" and out.summary.startswith("Not covered")
