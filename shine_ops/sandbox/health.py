@@ -127,19 +127,6 @@ def _matcher(tg: Any) -> str:
     return str(m.get("HttpCode") or "200") if isinstance(m, dict) else "200"
 
 
-def code_matches(code: int, matcher: str) -> bool:
-    """ALB matcher syntax: "200", "200,302", "200-299"."""
-    for part in matcher.split(","):
-        part = part.strip()
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            if int(lo) <= code <= int(hi):
-                return True
-        elif part and int(part) == code:
-            return True
-    return False
-
-
 def probe(address: str, port: int, path: str, matcher: str, timeout_s: float = 2.0) -> tuple[str, str | None, str]:
     """One real HTTP health check of a local task process, with the ALB's verdict words."""
     import requests
@@ -153,7 +140,9 @@ def probe(address: str, port: int, path: str, matcher: str, timeout_s: float = 2
         return "unhealthy", "Target.FailedHealthChecks", f"[simulated] Health checks failed: connection refused on port {port}"
     except requests.exceptions.Timeout:
         return "unhealthy", "Target.Timeout", f"[simulated] Request timed out on port {port}"
-    if not code_matches(r.status_code, matcher):
+    from shine_ops.evaluators.targetgroup import matcher_admits
+
+    if not matcher_admits(matcher, r.status_code):
         return ("unhealthy", "Target.ResponseCodeMismatch",
                 f"[simulated] Health checks failed with these codes: [{r.status_code}] on {path}")
     return "healthy", None, f"[simulated] healthy: GET {path} on port {port} answered {r.status_code} (live process)"
