@@ -96,13 +96,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def after_seed(scenario: dict, seeded) -> None:
-    """In-process scaffolding for what the ECS API cannot seed (moto must run in this process): the exit code,
-    container reason and stop code of the scenario's ``stopped_tasks``, and the service ``events`` (newest first)."""
+    """In-process scaffolding for what the AWS API cannot seed (moto must run in this process): load balancer
+    ``state``, the exit code, container reason and stop code of the scenario's ``stopped_tasks``, and the service
+    ``events`` (newest first)."""
     import datetime as dt
 
     from moto.ecs.models import ecs_backends
+    from moto.elbv2.models import elbv2_backends
 
     region = scenario.get("region", "us-east-1")
+    for name, lb in (getattr(seeded, "load_balancers", {}) or {}).items():
+        if lb.get("state"):  # no AWS API sets a load balancer's state (alb.active scenario)
+            model = elbv2_backends[lb["arn"].split(":")[4]][region].load_balancers.get(lb["arn"])
+            if model is not None:
+                model.state = lb["state"]
     for cluster, cl in (scenario.get("clusters") or {}).items():
         for sname, svc in (cl.get("services") or {}).items():
             arn = seeded.services.get(f"{cluster}/{sname}")
