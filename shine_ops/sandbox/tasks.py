@@ -74,9 +74,10 @@ class TaskRunner:
         ports = [p["containerPort"] for p in container.get("portMappings", []) if "containerPort" in p]
         port = int(env.get("PORT") or (ports[0] if ports else 8000))
         ports_to_check = {port, *ports}
-        with self._lock:  # an address where neither the PORT nor the container port is taken (other sandboxes)
+        block = os.getpid() % 250  # each sandbox daemon its own 127.77.<block>.0/24: two sandboxes never mix tasks
+        with self._lock:  # and an address where neither the PORT nor the container port is taken
             while True:
-                address = f"127.77.{self._next // 250}.{self._next % 250 + 1}"
+                address = f"127.77.{(block + self._next // 250) % 250}.{self._next % 250 + 1}"
                 self._next += 1
                 if all(_free(address, p) for p in ports_to_check):
                     break

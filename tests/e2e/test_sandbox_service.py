@@ -32,7 +32,7 @@ def test_healthy_scenario_serves_the_real_service_through_the_alb(cli):
     try:
         assert st["service_runner"] == "running"
         (task,) = st["tasks"]
-        assert task["state"] == "ready" and task["port"] == 8000 and task["address"].startswith("127.77.0.")
+        assert task["state"] == "ready" and task["port"] == 8000 and task["address"].startswith("127.77.")
         r = _get(st, "/health")
         assert r.status_code == 200 and r.json()["status"] == "ok"
         route = r.headers["X-Shine-Ops-Simulated"]
