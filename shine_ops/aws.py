@@ -60,6 +60,10 @@ class ApiCalls:
         return sum(self.by_operation.values())
 
     def record(self, key: str, retries: int) -> None:
+        log = os.environ.get("SHINE_OPS_CALL_LOG")  # tests: every operation called, for the IAM policy check
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(key + "\n")
         with self._lock:
             self.by_operation[key] += 1
             self.retries += retries
@@ -110,6 +114,9 @@ class Aws:
             except ProfileNotFound as exc:
                 raise UsageError(f"AWS profile not found: {exc.kwargs.get('profile')}",
                                  hint="check --profile / AWS_PROFILE against ~/.aws/config") from None
+        from shine_ops import faults
+
+        self.faults = faults.install(session)  # tests and drills only (SHINE_OPS_FAULTS)
         session.register("before-call", self._before_call)
         session.register("after-call", self._after_call)
         session.register("after-call-error", self._after_call_error)
@@ -174,6 +181,7 @@ class Aws:
     def _before_call(model: Any = None, context: Any = None, **_: Any) -> None:
         if isinstance(context, dict) and model is not None:
             context["shine_ops_operation"] = f"{model.service_model.service_name}.{model.name}"
+            context["shine_ops_protocol"] = model.service_model.protocol
 
     def _after_call_error(self, context: Any = None, **_: Any) -> None:
         # Connection failures end here (no parsed response); the key was stashed by _before_call.
