@@ -200,6 +200,12 @@ class Aws:
         with self._translate(client, operation):
             return method(**params)
 
+    def call_quick(self, service: str, operation: str, /, **params: Any) -> dict:
+        """``call`` with two attempts: for optional context (triage) that must not hold the run up."""
+        client = self.client(service, max_attempts=2)
+        with self._translate(client, operation):
+            return getattr(client, _snake(operation))(**params)
+
     def paginate(self, service: str, operation: str, result_key: str, /, **params: Any) -> list[Any]:
         """All items of a paginated operation's ``result_key``, page by page (each page is one counted call)."""
         return list(self.iter_pages(service, operation, result_key, **params))

@@ -197,10 +197,12 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                 cd["healthCheck"] = {"command": list(c["health_check"]), "interval": 30, "timeout": 15,
                                      "retries": 3, "startPeriod": 45}
             containers.append(cd)
-        s.task_definitions[family] = call("ecs", "RegisterTaskDefinition", family=family, networkMode="awsvpc",
-                                          requiresCompatibilities=["FARGATE"], cpu=str(td.get("cpu", "1024")),
-                                          memory=str(td.get("memory", "2048")),
-                                          containerDefinitions=containers)["taskDefinition"]["taskDefinitionArn"]
+        # extra_revisions: N registers the family N more times (older ACTIVE revisions; services run the last)
+        for _ in range(1 + int(td.get("extra_revisions", 0))):
+            s.task_definitions[family] = call("ecs", "RegisterTaskDefinition", family=family, networkMode="awsvpc",
+                                              requiresCompatibilities=["FARGATE"], cpu=str(td.get("cpu", "1024")),
+                                              memory=str(td.get("memory", "2048")),
+                                              containerDefinitions=containers)["taskDefinition"]["taskDefinitionArn"]
 
     for cluster, cl in (sc.get("clusters") or {}).items():
         call("ecs", "CreateCluster", clusterName=cluster)
@@ -244,6 +246,8 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
     if after_tasks:
         after_tasks(s)
 
+    _seed_observability(aws, sc, s)
+
     for zone, z in (sc.get("hosted_zones") or {}).items():
         zid = call("route53", "CreateHostedZone", Name=zone, CallerReference=f"shine-ops-{zone}",
                    HostedZoneConfig={"Comment": "seeded by shine-ops", "PrivateZone": bool(z.get("private"))}
@@ -270,3 +274,24 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
         if changes:
             call("route53", "ChangeResourceRecordSets", HostedZoneId=zid, ChangeBatch={"Changes": changes})
     return s
+
+
+def _seed_observability(aws: Aws, sc: dict, s: Seeded) -> None:
+    """Log lines and load-balancer metrics a scenario records (``logs:``, ``metrics:``): what triage reads."""
+    import time
+
+    now_ms = int(time.time() * 1000)
+    for group, lines in (sc.get("logs") or {}).items():
+        aws.call("logs", "CreateLogGroup", logGroupName=group)
+        aws.call("logs", "CreateLogStream", logGroupName=group, logStreamName="ecs/seeded")
+        aws.call("logs", "PutLogEvents", logGroupName=group, logStreamName="ecs/seeded",
+                 logEvents=[{"timestamp": now_ms - (len(lines) - i) * 1000, "message": str(line)}
+                            for i, line in enumerate(lines)])
+    for lb_name, metrics in (sc.get("metrics") or {}).items():
+        lb = s.load_balancers.get(lb_name)
+        if not lb:
+            continue
+        dim = [{"Name": "LoadBalancer", "Value": lb["arn"].split("loadbalancer/", 1)[-1]}]
+        aws.call("cloudwatch", "PutMetricData", Namespace="AWS/ApplicationELB", MetricData=[
+            {"MetricName": name, "Dimensions": dim, "Value": float(value),
+             "Unit": "Seconds" if name.endswith("Time") else "Count"} for name, value in metrics.items()])
