@@ -76,8 +76,15 @@ def main(argv: list[str] | None = None) -> int:
                      "error": f"{type(exc).__name__}: {exc}"})
         return 1
     try:
+        from shine_ops.sandbox import tasks
+
         while not stop.wait(0.5):
-            pass
+            if tasks.RUNNER is not None:  # moto does not move deployments: the sandbox does, and logs it
+                try:
+                    for line in tasks.RUNNER.follow_deployments(aws):
+                        print(f"sandbox deployment: {line}", flush=True)
+                except Exception as exc:  # noqa: BLE001 - keep serving; the log says what failed
+                    print(f"sandbox deployment follower: {type(exc).__name__}: {exc}", flush=True)
     finally:
         from shine_ops.sandbox import tasks
 
@@ -158,7 +165,7 @@ def start_tasks(aws, seeded) -> tuple[str, list[dict]]:
             for container in td["containerDefinitions"]:
                 if ip:
                     runner.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
-                                 security_groups=sgs)
+                                 security_groups=sgs, task_definition=task["taskDefinitionArn"])
     if not runner.tasks:
         return "no task of this scenario runs the reference service", []
     states = runner.wait_ready()

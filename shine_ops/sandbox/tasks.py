@@ -36,6 +36,7 @@ class LocalTask:
     security_groups: list[str]
     proc: subprocess.Popen | None = None
     log: str = ""
+    task_definition: str = ""  # the revision the local process runs (the sandbox follows service updates)
 
     @property
     def alive(self) -> bool:
@@ -66,7 +67,7 @@ class TaskRunner:
         return self.tasks.get(ip)
 
     def start(self, *, task_arn: str, task_ip: str, container: dict, service: str,
-              security_groups: list[str]) -> LocalTask | None:
+              security_groups: list[str], task_definition: str = "", address: str | None = None) -> LocalTask | None:
         what = (container.get("dockerLabels") or {}).get(RUN_LABEL)
         if what not in RUNNABLE:
             return None
@@ -74,6 +75,8 @@ class TaskRunner:
         ports = [p["containerPort"] for p in container.get("portMappings", []) if "containerPort" in p]
         port = int(env.get("PORT") or (ports[0] if ports else 8000))
         ports_to_check = {port, *ports}
+        if address is not None:  # a restart keeps the task's address
+            return self._spawn(what, env, address, port, task_arn, task_ip, service, security_groups, task_definition)
         block = os.getpid() % 250  # each sandbox daemon its own 127.77.<block>.0/24: two sandboxes never mix tasks
         with self._lock:  # and an address where neither the PORT nor the container port is taken
             while True:
@@ -81,6 +84,10 @@ class TaskRunner:
                 self._next += 1
                 if all(_free(address, p) for p in ports_to_check):
                     break
+        return self._spawn(what, env, address, port, task_arn, task_ip, service, security_groups, task_definition)
+
+    def _spawn(self, what: str, env: dict, address: str, port: int, task_arn: str, task_ip: str, service: str,
+               security_groups: list[str], task_definition: str) -> LocalTask:
         log = os.path.join(self.log_dir, f"task-{address}.log")
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         child_env.update(env)
@@ -88,7 +95,7 @@ class TaskRunner:
         with open(log, "ab") as fh:
             proc = subprocess.Popen(RUNNABLE[what], stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, env=child_env)
         t = LocalTask(task_arn=task_arn, task_ip=task_ip, address=address, port=port, service=service,
-                      security_groups=security_groups, proc=proc, log=log)
+                      security_groups=security_groups, proc=proc, log=log, task_definition=task_definition)
         self.tasks[task_ip] = t
         return t
 
@@ -115,6 +122,54 @@ class TaskRunner:
                 states[ip] = "not ready in time"
         return states
 
+    def follow_deployments(self, aws: Any) -> list[str]:
+        """What ECS would do on update-service and moto does not: restart each local task on the service's new
+        task definition revision (with that revision's environment). Returns what it did, for the log."""
+        done = []
+        for ip, t in list(self.tasks.items()):
+            cluster, name = t.service.split("/", 1)
+            svc = aws.call("ecs", "DescribeServices", cluster=cluster, services=[name])["services"][0]
+            wanted = svc.get("taskDefinition", "")
+            if not wanted or wanted == t.task_definition:
+                continue
+            td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=wanted)["taskDefinition"]
+            container = next((c for c in td["containerDefinitions"]
+                              if (c.get("dockerLabels") or {}).get(RUN_LABEL) in RUNNABLE), None)
+            if t.alive:
+                t.proc.terminate()  # type: ignore[union-attr]
+                try:
+                    t.proc.wait(timeout=15)  # type: ignore[union-attr]
+                except subprocess.TimeoutExpired:
+                    t.proc.kill()  # type: ignore[union-attr]
+            if container is None:
+                t.task_definition = wanted
+                done.append(f"{t.service}: {wanted.split('/')[-1]} runs nothing locally; task {ip} stopped")
+                continue
+            new = self.start(task_arn=t.task_arn, task_ip=ip, container=container, service=t.service,
+                             security_groups=t.security_groups, task_definition=wanted, address=t.address)
+            state = self.wait_one(new) if new else "not started"
+            _mark_task_revision(t.task_arn, wanted)  # the task now runs the new revision, as ECS would show it
+            done.append(f"{t.service}: task {ip} restarted on {wanted.split('/')[-1]} (port "
+                        f"{new.port if new else '?'}): {state}")
+        return done
+
+    def wait_one(self, t: LocalTask, timeout_s: float = 60.0) -> str:
+        """Until the task answers /ready (200) or has exited."""
+        import requests
+
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if not t.alive:
+                return f"exited with code {t.proc.returncode if t.proc else '?'}"
+            try:
+                r = requests.get(f"http://{t.address}:{t.port}/ready", timeout=2)
+                if r.status_code == 200:
+                    return str((r.json() or {}).get("status", "ready"))
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.25)
+        return "not ready in time"
+
     def stop_all(self) -> None:
         for t in self.tasks.values():
             if t.alive:
@@ -139,3 +194,14 @@ def _free(address: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _mark_task_revision(task_arn: str, td_arn: str) -> None:
+    """In the daemon's moto: the task's taskDefinitionArn follows the restart (moto never moves deployments)."""
+    from moto.ecs.models import ecs_backends
+
+    acct, region = task_arn.split(":")[4], task_arn.split(":")[3]
+    for tasks in ecs_backends[acct][region].tasks.values():
+        task = tasks.get(task_arn)
+        if task is not None:
+            task.task_definition_arn = td_arn

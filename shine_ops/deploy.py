@@ -1,0 +1,205 @@
+"""Guarded deploys: preflight against the would-be state, roll out, wait, gate on smoke tests, roll back.
+
+The new task definition revision is the current one with only the requested changes. Preflight runs the
+checks a deployment can break on a copy of the snapshot whose service points at that would-be revision, so
+a deploy that cannot work is refused before anything changes. The rollout is journaled like a fix (register
+revision, update service; each with its inverse), so ``history`` shows it and ``rollback`` reverts it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from shine_ops.engine.finding import Finding, Outcome
+from shine_ops.fixes import ApiCall, Change, Probe
+
+PREFLIGHT_CHECKS = ["ecs.port-env-matches-container", "ecs.lb-container-matches-taskdef",
+                    "tg.port-matches-container", "tg.health-check-matches-app", "ecs.grace-period-covers-startup"]
+REGISTER_KEYS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
+                 "placementConstraints", "requiresCompatibilities", "cpu", "memory", "runtimePlatform",
+                 "ephemeralStorage", "pidMode", "ipcMode")
+
+
+@dataclass
+class DeployResult:
+    status: str  # landed | refused | rolled_back
+    revision: str | None = None
+    notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    apply_id: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == "landed" else 1
+
+
+def would_be(current: dict, service: Any, *, image: str | None, env: dict[str, str], cpu: str | None,
+             memory: str | None) -> dict:
+    """RegisterTaskDefinition input: the current revision with only the requested changes."""
+    new = {k: copy.deepcopy(v) for k, v in current.items() if k in REGISTER_KEYS and v not in (None, [], {})}
+    app_name = next((m.container_name for m in service.load_balancers if m.container_name), None)
+    for c in new["containerDefinitions"]:
+        if app_name is not None and c["name"] != app_name:
+            continue
+        if image:
+            c["image"] = image
+        if env:
+            merged = {e["name"]: e.get("value", "") for e in c.get("environment", [])}
+            merged.update(env)
+            c["environment"] = [{"name": k, "value": v} for k, v in merged.items()]
+        if app_name is None:
+            break
+    if cpu:
+        new["cpu"] = str(cpu)
+    if memory:
+        new["memory"] = str(memory)
+    return new
+
+
+def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict) -> list[Finding]:
+    """The deploy-sensitive checks, evaluated on the would-be state (no AWS call)."""
+    from shine_ops.engine.catalogue import Playbook, PlaybookEntry
+    from shine_ops.engine.runner import evaluate
+    from shine_ops.evaluators import Context
+    from shine_ops.topology.model import Service, TaskDefinition
+
+    snap = copy.copy(report.snapshot)
+    snap.task_definitions = dict(snap.task_definitions)
+    td = TaskDefinition.from_raw({**new_td, "taskDefinitionArn": "would-be", "revision": 0})
+    snap.task_definitions["would-be"] = td
+    path = copy.copy(report.request_path)
+    path.service = Service.from_raw({**path.service.raw, "taskDefinition": "would-be"})
+    pb = Playbook("preflight", "", [PlaybookEntry(catalogue.checks[c], catalogue.checks[c].severity,
+                                                  catalogue.checks[c].params) for c in PREFLIGHT_CHECKS])
+    findings = evaluate(pb, Context(snapshot=snap, path=path, settings=settings))
+    findings.append(_container_health_matches_tg(snap, path, settings))
+    return findings
+
+
+def _container_health_matches_tg(snap: Any, path: Any, settings: Any) -> Finding:
+    """The container health check probes the same path as the load balancer (FM-05: they diverged)."""
+    td = snap.task_definitions["would-be"]
+    svc = path.service
+    tg_paths = {snap.target_groups[a].health_check.path for a in svc.target_group_arns if a in snap.target_groups}
+    problems = []
+    for c in td.containers:
+        cmd = " ".join((c.health_check or {}).get("command", []))
+        port = c.environment.get("PORT")
+        if not cmd:
+            continue
+        if not any(p and p in cmd for p in tg_paths):
+            problems.append(f"{c.name}'s health check ({cmd}) does not ask for {', '.join(sorted(p for p in tg_paths if p))}")
+        if port and f":{port}" not in cmd and "$PORT" not in cmd and "localhost" in cmd:
+            problems.append(f"{c.name}'s health check ({cmd}) does not use its PORT {port}")
+    outcome = (Outcome("fail", problems[0] + ": ECS would replace healthy tasks.", resources=[svc.arn])
+               if problems else Outcome("pass", "The container health checks ask for the load balancer's path."))
+    return Finding.from_outcome("deploy.container-health-matches-tg", "The container health check agrees with the "
+                                "target group", "high", outcome)
+
+
+def roll_out(aws: Any, journal: Any, *, who: str | None, report: Any, new_td: dict, gates: Callable[[], list[Finding]],
+             say: Callable[[str], None], deadline_s: float = 300.0,
+             watch: Callable[[dict], None] | None = None) -> DeployResult:
+    """Register, update the service, wait for steady target health, run the gates; roll back on failure."""
+    import datetime as dt
+    import uuid
+    from dataclasses import asdict
+
+    svc = report.request_path.service
+    old_td = svc.task_definition
+    apply_id = f"d{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    journal.start_apply(apply_id, plan_id="", plan_hash="", kind="deploy", who=who, account=report.snapshot.account,
+                        region=report.snapshot.region, endpoint=aws.options.endpoint_url,
+                        target={"service": svc.key, "from": old_td})
+    seq = 0
+
+    def step(change: Change, params: dict) -> dict:
+        nonlocal seq
+        seq += 1
+        cid = f"{apply_id}-{seq:02d}"
+        journal.intent(cid, apply_id, seq, change, asdict(ApiCall(change.call.service, change.call.operation, params)),
+                       [asdict(i) for i in change.inverse])
+        try:
+            resp = aws.call(change.call.service, change.call.operation, **params)
+        except Exception as exc:
+            journal.complete(cid, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        return {"id": cid, "resp": resp}
+
+    reg = Change(key="deploy#register", fix="deploy", resource=new_td["family"],
+                 description=f"register a new revision of {new_td['family']}",
+                 call=ApiCall("ecs", "RegisterTaskDefinition", new_td), before={}, after={})
+    r = step(reg, new_td)
+    new_arn = r["resp"]["taskDefinition"]["taskDefinitionArn"]
+    inverse = [asdict(ApiCall("ecs", "DeregisterTaskDefinition", {"taskDefinition": new_arn}))]
+    journal.complete(r["id"], "applied", result={"taskDefinitionArn": new_arn}, inverse=inverse)
+    say(f"registered {new_arn.split('/')[-1]}")
+    upd = Change(key="deploy#update", fix="deploy", resource=svc.arn,
+                 description=f"{svc.key}: {old_td.split('/')[-1]} -> {new_arn.split('/')[-1]}",
+                 call=ApiCall("ecs", "UpdateService", {}), before={"taskDefinition": old_td},
+                 after={"taskDefinition": new_arn},
+                 inverse=[ApiCall("ecs", "UpdateService", {"cluster": svc.cluster_name, "service": svc.name,
+                                                           "taskDefinition": old_td, "forceNewDeployment": True})],
+                 probe=Probe(ApiCall("ecs", "DescribeServices", {"cluster": svc.cluster_name, "services": [svc.name]}),
+                             "services[0].taskDefinition", old_td))
+    u = step(upd, {"cluster": svc.cluster_name, "service": svc.name, "taskDefinition": new_arn,
+                   "forceNewDeployment": True})
+    journal.complete(u["id"], "applied", inverse=[asdict(i) for i in upd.inverse])
+    say(f"updated {svc.key} to {new_arn.split('/')[-1]}; waiting for it to be steady")
+    steady, why = wait_steady(aws, svc, new_arn, deadline_s, watch)
+    failed = [] if steady else [Finding("deploy.steady", "The new revision becomes steady", "fail", "high", why)]
+    if steady:
+        failed = [f for f in gates() if f.status in ("fail", "warn", "error") and f.check.startswith("smoke.")]
+    if not failed:
+        journal.finish_apply(apply_id, "applied")
+        return DeployResult("landed", revision=new_arn, apply_id=apply_id,
+                            notes=[f"{svc.key} runs {new_arn.split('/')[-1]} and passed its gates"])
+    say("a gate failed: rolling back to " + old_td.split("/")[-1])
+    aws.call("ecs", "UpdateService", cluster=svc.cluster_name, service=svc.name, taskDefinition=old_td,
+             forceNewDeployment=True)
+    journal.set_status(u["id"], "rolled_back")
+    back, why_back = wait_steady(aws, svc, old_td, deadline_s, watch)
+    journal.finish_apply(apply_id, "rolled_back", note="; ".join(f.summary for f in failed)[:500])
+    notes = [f"{f.check}: {f.summary}" for f in failed]
+    notes.append(f"rolled back to {old_td.split('/')[-1]}: " + ("steady again" if back else f"NOT steady ({why_back})"))
+    return DeployResult("rolled_back", revision=new_arn, findings=failed, notes=notes, apply_id=apply_id)
+
+
+def wait_steady(aws: Any, svc: Any, td_arn: str, deadline_s: float,
+                watch: Callable[[dict], None] | None = None) -> tuple[bool, str]:
+    """Until the service runs ``td_arn`` with running == desired and every target healthy, or the deadline.
+
+    moto keeps ``deployments[0]`` on the old revision and has no service-deployments API, so we follow the
+    service's ``taskDefinition`` and the target health (which the sandbox computes from the live processes)."""
+    end = time.monotonic() + deadline_s
+    last = "no answer yet"
+    while time.monotonic() < end:
+        s = aws.call("ecs", "DescribeServices", cluster=svc.cluster_name, services=[svc.name])["services"][0]
+        health = []
+        for tg in s.get("loadBalancers", []):
+            health += aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tg["targetGroupArn"]).get(
+                "TargetHealthDescriptions", [])
+        arns = aws.call("ecs", "ListTasks", cluster=svc.cluster_name, serviceName=svc.name).get("taskArns", [])
+        tasks = aws.call("ecs", "DescribeTasks", cluster=svc.cluster_name, tasks=arns).get("tasks", []) if arns else []
+        tasks = [t for t in tasks if t.get("group") in (None, f"service:{svc.name}") and t.get("lastStatus") == "RUNNING"]
+        on_new = [t for t in tasks if t.get("taskDefinitionArn") == td_arn]
+        states = [h["TargetHealth"].get("State") for h in health]
+        status = {"taskDefinition": s.get("taskDefinition", "").split("/")[-1], "running": s.get("runningCount"),
+                  "desired": s.get("desiredCount"), "targets": states,
+                  "events": [e.get("message") for e in s.get("events", [])[:3]]}
+        if watch:
+            watch(status)
+        reasons = sorted({h["TargetHealth"].get("Description") or h["TargetHealth"].get("Reason") or ""
+                          for h in health if h["TargetHealth"].get("State") != "healthy"})
+        last = (f"{status['taskDefinition']}: {status['running']}/{status['desired']} running, "
+                f"{len(on_new)}/{len(tasks)} tasks on it, targets "
+                f"{', '.join(states) or 'none'}" + (f" ({'; '.join(reasons)})" if reasons else ""))
+        status["tasks_on_revision"] = f"{len(on_new)}/{len(tasks)}"
+        if (s.get("taskDefinition") == td_arn and s.get("runningCount") == s.get("desiredCount")
+                and tasks and len(on_new) == len(tasks) and states and all(x == "healthy" for x in states)):
+            return True, last
+        time.sleep(1.0)
+    return False, f"not steady after {deadline_s:.0f} s: {last}"
