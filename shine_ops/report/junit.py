@@ -19,7 +19,8 @@ def render_junit_many(reports: list[Any]) -> str:
 
 def _suite(report: Any) -> ET.Element:
     s = report.summary
-    suite = ET.Element("testsuite", name=f"shine-ops.{report.playbook}", tests=str(len(report.findings)),
+    who = report.target.get("domain") or f"{report.target.get('cluster')}/{report.target.get('service')}"
+    suite = ET.Element("testsuite", name=f"shine-ops.{report.playbook}.{who}", tests=str(len(report.findings)),
                        failures=str(s["fail"]), errors=str(s["error"]), skipped=str(s["skip"]),
                        time=f"{report.duration_s:.3f}")
     target = report.target.get("domain") or f"{report.target.get('cluster')}/{report.target.get('service')}"

@@ -52,7 +52,7 @@ def test_sandbox_incident_finds_the_four_faults_dns_first(cli):
         assert health["status"] == "fail" and "504" in health["summary"]
         assert health["evidence"]["simulated"] is True
         assert "awseb--AWSEB-ydAUJ3jj2fwA" in health["evidence"]["simulated_route"]
-        assert set(health["explained_by"]) == set(INCIDENT_ROOT_CAUSES)
+        assert set(INCIDENT_ROOT_CAUSES) <= set(health["explained_by"])  # (tg.targets-healthy may join them)
         assert report["api_calls"]["total"] > 0
         assert st["endpoint"].startswith("http://127.0.0.1:")
         # the human table names the root cause first, with the fix command

@@ -1,0 +1,1 @@
+"""Exports of what the account holds, as other tools' input (Terraform)."""
