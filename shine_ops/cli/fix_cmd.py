@@ -256,12 +256,25 @@ def history(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
             limit: int = typer.Option(20, "--limit", help="How many applies to show."),
             config: Optional[str] = ConfigOpt, profile: Optional[str] = ProfileOpt,
             region: Optional[str] = RegionOpt, endpoint_url: Optional[str] = EndpointOpt,
-            sandbox: bool = SandboxOpt) -> None:
-    """Applied changes, newest last: applies and rollbacks with each change and its status."""
+            sandbox: bool = SandboxOpt,
+            check: Optional[str] = typer.Option(None, "--check", help="One check's pass/fail over time across audits."),
+            audits: bool = typer.Option(False, "--audits", help="Only audits (with --json: the audits as JSON).")) -> None:
+    """Applied changes and audits, newest last: applies and rollbacks with each change, then the audits."""
     from shine_ops.config import load_config
     from shine_ops.fixes.journal import Journal, store_for
 
     cfg = load_config(config)
+
+    def audits_part(only: bool) -> None:  # the audit history (shine_ops/audit/history.py), local or in S3
+        from shine_ops.audit.history import print_history
+
+        print_history(cfg, lambda: connect(profile=profile, region=region, endpoint_url=endpoint_url,
+                                           sandbox=sandbox, config=cfg)[0],
+                      check=check, audits_only=only, as_json=as_json, limit=limit, echo=typer.echo)
+
+    if check or audits:
+        audits_part(True)
+        return
     if cfg.get("state"):
         aws, _ = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
         store = store_for(cfg, aws)
@@ -269,8 +282,10 @@ def history(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
             _history(store.open(lock=False), as_json, limit)
         finally:
             store.close()
+        audits_part(False)
         return
     _history(Journal.default(), as_json, limit)
+    audits_part(False)
 
 
 def _history(journal, as_json: bool, limit: int) -> None:

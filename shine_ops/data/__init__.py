@@ -1,0 +1,1 @@
+"""Data shipped with shine-ops (scheduling recipes)."""

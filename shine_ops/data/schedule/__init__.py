@@ -1,0 +1,1 @@
+"""Scheduling recipes for `shine-ops audit --print-schedule` (placeholders {{CONFIG}} and {{OUT_DIR}})."""
