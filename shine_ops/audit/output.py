@@ -33,10 +33,10 @@ def render_junit(doc: dict[str, Any], results: list[Any]) -> str:
     for r in results:
         for rep in r.reports:
             reports.append(rep)
-            names.append(f"{r.spec.name}")
+            names.append(f"shine-ops.{rep.playbook}.{r.spec.name}")  # the target's label, not its domain
     root = ET.fromstring(render_junit_many(reports)) if reports else ET.Element("testsuites")
     for suite, name in zip(root.findall("testsuite"), names):
-        suite.set("name", f"{suite.get('name')}.{name}")
+        suite.set("name", name)
     for r in results:
         if r.error and not r.reports:
             suite = ET.SubElement(root, "testsuite", name=f"shine-ops.audit.{r.spec.name}", tests="1", failures="0",
