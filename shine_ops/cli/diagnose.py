@@ -67,7 +67,16 @@ def diagnose(
         return {"dns": dns, "service": probe_service(path.domain, settings, timeout_s=left, enabled=not no_probe,
                                                      sandbox_state=st)}
 
-    if all_services:
+    from shine_ops.engine.runner import is_account_playbook
+
+    if is_account_playbook(pb):  # account-wide (tortoise): no target; the report names the account/region
+        if all_services:
+            raise UsageError(f"playbook {pb.name!r} audits the whole account already: drop --all")
+        if domain or cluster or service:
+            say(f"note: playbook {pb.name!r} audits the whole account and region; --domain/--cluster/--service "
+                "are not used")
+        targets = [None]
+    elif all_services:
         if domain or cluster or service:
             raise UsageError("--all diagnoses every service: drop --domain/--cluster/--service")
         from shine_ops.topology.collect import services_behind_load_balancers

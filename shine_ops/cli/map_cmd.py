@@ -21,6 +21,9 @@ def map_cmd(
     service: Optional[str] = ServiceOpt,
     fmt: str = typer.Option("tree", "--format", help="tree or json."),
     output: Optional[str] = typer.Option(None, "--output", help="Write to this file."),
+    all_lbs: bool = typer.Option(False, "--all", help="The whole account: every domain -> load balancer -> rules -> "
+                                                      "target groups -> services, and every load balancer with the "
+                                                      "records that reach it (none: orphaned)."),
     config: Optional[str] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
@@ -36,6 +39,22 @@ def map_cmd(
     cfg = load_config(config)
     pb = load_catalogue().load_playbook("snail-trail")
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+    if all_lbs:
+        if domain or cluster or service:
+            from shine_ops.errors import UsageError
+
+            raise UsageError("--all maps the whole account: drop --domain/--cluster/--service")
+        from shine_ops.topology.account import collect_account
+        from shine_ops.topology.ownership import build_ownership, render_ownership
+
+        snap = collect_account(aws)
+        own = build_ownership(snap)
+        if fmt == "json":
+            write_output(json.dumps({"schema": "shine-ops.map-all/v1", "account": snap.account, "region": snap.region,
+                                     **own, "api_calls": aws.calls.to_json()}, indent=2) + "\n", output)
+        else:
+            write_output(render_ownership(own, color=output is None and sys.stdout.isatty()), output)
+        return
     from shine_ops.topology.collect import AREAS
 
     report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings_from(cfg, st), areas=set(AREAS))

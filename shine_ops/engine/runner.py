@@ -141,10 +141,51 @@ def needed_areas(playbook: Playbook) -> set[str]:
     return areas
 
 
-def run(aws: Any, target: Target, playbook: Playbook, settings: Settings | None = None,
+def is_account_playbook(playbook: Playbook) -> bool:
+    """True when the playbook's checks read the account-wide snapshot (``tortoise``): it needs no target.
+
+    Account checks and request-path checks cannot share one playbook (one run collects one kind of snapshot)."""
+    kinds = {"account" in (REGISTRY[e.check.evaluator].needs if e.check.evaluator in REGISTRY else ())
+             for e in playbook.entries}
+    if kinds == {True, False}:
+        from shine_ops.errors import UsageError
+
+        raise UsageError(f"playbook {playbook.name!r} mixes account-wide checks with request-path checks",
+                         hint="put the account checks (needs: account) in a playbook of their own")
+    return kinds == {True}
+
+
+def run_account(aws: Any, playbook: Playbook, settings: Settings | None = None,
+                progress: Callable[[str], None] | None = None, suppressions: list[Any] | None = None) -> Report:
+    """Run an account-wide playbook: collect the whole account and region, no request path."""
+    from shine_ops.engine.suppress import apply_suppressions
+    from shine_ops.topology.account import collect_account
+
+    started = time.monotonic()
+    snap = collect_account(aws, progress=progress)
+    path = RequestPath(domain=None)
+    findings = evaluate(playbook, Context(snapshot=snap, path=path, settings=settings or Settings()))
+    notes = apply_suppressions(findings, suppressions or [])
+    tgt = {"domain": None, "cluster": None, "service": None, "region": snap.region, "account": snap.account,
+           "scope": "account"}
+    hops = [{"hop": "account", "resource": f"{snap.account}/{snap.region}",
+             "status": next((s for s in ("fail", "error", "warn", "pass") if any(f.status == s for f in findings)),
+                            "skip")}]
+    return Report(playbook=playbook.name, target=tgt, findings=findings, path=hops,
+                  api_calls=aws.calls.to_json(), duration_s=time.monotonic() - started, snapshot=snap,
+                  request_path=path, notes=notes)
+
+
+def run(aws: Any, target: Target | None, playbook: Playbook, settings: Settings | None = None,
         progress: Callable[[str], None] | None = None,
         probes: Callable[[Snapshot, RequestPath], dict[str, Any]] | None = None,
         areas: set[str] | None = None, suppressions: list[Any] | None = None) -> Report:
+    if is_account_playbook(playbook):  # account-wide (tortoise): any target is beside the point
+        return run_account(aws, playbook, settings, progress=progress, suppressions=suppressions)
+    if target is None:
+        from shine_ops.errors import UsageError
+
+        raise UsageError("nothing to diagnose", hint="give --domain, or --cluster and --service")
     started = time.monotonic()
     collector = Collector(aws, areas=areas or needed_areas(playbook), progress=progress)
     snap, path = collector.collect(target)

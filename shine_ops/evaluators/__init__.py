@@ -62,7 +62,7 @@ def evaluator(name: str, *, needs: set[str] | frozenset[str] = frozenset(), hop:
 
 def load_builtin() -> dict[str, Evaluator]:
     """Import the built-in evaluator modules (each registers itself) and return the registry."""
-    from shine_ops.evaluators import alb, dns, ecs, generic, listener, network, smoke, targetgroup  # noqa: F401
+    from shine_ops.evaluators import alb, dns, ecs, generic, hygiene, listener, network, smoke, targetgroup  # noqa: F401
 
     return REGISTRY
 

@@ -7,6 +7,13 @@ from typing import Any
 FORMATS = ("table", "json", "markdown", "junit")
 
 
+def target_label(target: dict) -> str:
+    """How a report names what it judged: the domain, the service, or the whole account."""
+    if target.get("scope") == "account":
+        return f"account {target.get('account')} ({target.get('region')})"
+    return target.get("domain") or f"{target.get('cluster')}/{target.get('service')}"
+
+
 def render(report: Any, fmt: str, *, color: bool = True) -> str:
     if fmt == "json":
         from shine_ops.report.jsonfmt import render_json

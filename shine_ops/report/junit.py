@@ -19,11 +19,13 @@ def render_junit_many(reports: list[Any]) -> str:
 
 def _suite(report: Any) -> ET.Element:
     s = report.summary
-    who = report.target.get("domain") or f"{report.target.get('cluster')}/{report.target.get('service')}"
+    from shine_ops.report import target_label
+
+    who = target_label(report.target).replace(" ", "-")
     suite = ET.Element("testsuite", name=f"shine-ops.{report.playbook}.{who}", tests=str(len(report.findings)),
                        failures=str(s["fail"]), errors=str(s["error"]), skipped=str(s["skip"]),
                        time=f"{report.duration_s:.3f}")
-    target = report.target.get("domain") or f"{report.target.get('cluster')}/{report.target.get('service')}"
+    target = who
     for f in report.findings:
         case = ET.SubElement(suite, "testcase", classname=f"shine-ops.{report.playbook}.{target}", name=f.check)
         if f.status == "fail":

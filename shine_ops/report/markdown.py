@@ -13,7 +13,9 @@ def _cell(text: str) -> str:
 
 def render_markdown(report: Any) -> str:
     t = report.target
-    who = t.get("domain") or f"{t.get('cluster')}/{t.get('service')}"
+    from shine_ops.report import target_label
+
+    who = target_label(t)
     lines = [f"# shine-ops {report.playbook}: {who}", "",
              f"Account {t.get('account')}, region {t.get('region')}; {report.api_calls['total']} API calls, "
              f"{report.duration_s:.1f} s.", ""]

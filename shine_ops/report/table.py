@@ -23,17 +23,20 @@ def render_table(report: Any, *, color: bool = True, width: int = 120) -> str:
     con = Console(file=buf, force_terminal=color, color_system="standard" if color else None, width=width,
                   highlight=False, soft_wrap=False)
     t = report.target
-    who = t.get("domain") or f"{t.get('cluster')}/{t.get('service')}"
+    from shine_ops.report import target_label
+
+    account_wide = t.get("scope") == "account"
+    who = target_label(t)
     svc = f"{t.get('cluster')}/{t.get('service')}" if t.get("service") else "no ECS service found"
-    con.print(Text.assemble(("shine-ops " + report.playbook, "bold"), f"  {who} -> {svc}  "
+    con.print(Text.assemble(("shine-ops " + report.playbook, "bold"), f"  {who}" + ("" if account_wide else f" -> {svc}") + "  "
                             f"(account {t.get('account')}, {t.get('region')})"))
     for note in report.notes:
         con.print(Text("note: " + note, style="yellow"))
     by_id = {f.check: f for f in report.findings}
     if report.root_causes:
         con.print()
-        con.print(Text("Root cause" + ("s" if len(report.root_causes) > 1 else "") + ", in request-path order:",
-                       style="bold red"))
+        con.print(Text("Root cause" + ("s" if len(report.root_causes) > 1 else "")
+                       + (":" if account_wide else ", in request-path order:"), style="bold red"))
         for i, cid in enumerate(report.root_causes, 1):
             f = by_id[cid]
             con.print(Text.assemble((f" {i}. ", "bold"), (f.check, "bold"), f" [{f.severity}] ", f.summary))

@@ -36,6 +36,10 @@ class Snapshot:
     missing_services: list[str] = field(default_factory=list)
     # Target group ARNs that a service or rule names but that no longer exist.
     missing_target_groups: list[str] = field(default_factory=list)
+    # Account-wide collection (topology/account.py): the whole account+region, not one request path.
+    account_wide: bool = False
+    # task definition family -> {ACTIVE revision: ARN} (listed, not described)
+    task_definition_revisions: dict[str, dict[int, str]] = field(default_factory=dict)
 
     # -- lookups --------------------------------------------------------------------------------
     def lb_by_dns(self, dns: str) -> LoadBalancer | None:
