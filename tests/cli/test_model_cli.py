@@ -10,25 +10,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference_service"))
-from rs_helpers import PKG, run_cli  # noqa: E402
+from rs_helpers import PKG, mocked_s3_bucket, run_cli  # noqa: E402
 
 MODEL = PKG / "models" / "hare_run_face.keras"
 
 
 @pytest.fixture()
 def s3(monkeypatch):
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    from moto import mock_aws
-
-    with mock_aws():
-        import boto3
-
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="shine-models")
+    with mocked_s3_bucket(monkeypatch, "shine-models") as client:
         yield client
 
 

@@ -171,3 +171,26 @@ CLI_BOOTSTRAP = (
 def cli_subprocess_cmd(args: list[str]) -> list[str]:
     """A real ``shine-ops`` process (via ``main()``, with the same stubbing as ``cli_module``)."""
     return [sys.executable, "-c", CLI_BOOTSTRAP.format(helpers=str(Path(__file__).parent)), *args]
+
+
+def mocked_s3_bucket(monkeypatch, bucket: str):
+    """An in-process S3 (moto) with one bucket, and no AWS variable that could point elsewhere."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def cm():
+        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        from moto import mock_aws
+
+        with mock_aws():
+            import boto3
+
+            client = boto3.client("s3", region_name="us-east-1")
+            client.create_bucket(Bucket=bucket)
+            yield client
+
+    return cm()

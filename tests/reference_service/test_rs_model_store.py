@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from rs_helpers import PKG
+from rs_helpers import PKG, mocked_s3_bucket
 
 MODEL = PKG / "models" / "hare_run_face.keras"
 CARD = PKG / "models" / "hare_run_face.card.json"
@@ -17,19 +17,8 @@ CARD = PKG / "models" / "hare_run_face.card.json"
 
 @pytest.fixture()
 def aws(monkeypatch):
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    from moto import mock_aws
-
-    with mock_aws():
-        import boto3
-
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="models")
-        yield s3
+    with mocked_s3_bucket(monkeypatch, "models") as client:
+        yield client
 
 
 def sha(data: bytes) -> str:
