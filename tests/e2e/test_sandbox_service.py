@@ -80,3 +80,19 @@ def test_port_env_mismatch_really_listens_on_the_wrong_port(cli):
         assert by_id["smoke.health"]["status"] == "fail" and "502" in by_id["smoke.health"]["summary"]
     finally:
         cli("sandbox", "down")
+
+
+def test_one_fix_repairs_the_sandbox_incident_end_to_end(cli):
+    """fix alb-ecs --sandbox --apply --yes repairs all four faults; then diagnose (live smoke included) exits 0."""
+    sandbox_up(cli, "shine-incident")
+    try:
+        fixed = cli("fix", "alb-ecs", "--sandbox", "--apply", "--yes", timeout=300)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        proc = cli("diagnose", "--sandbox", "--format", "json")
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 0, [f for f in report["findings"] if f["status"] != "pass"]
+        assert report["summary"]["fail"] == 0
+        assert _get(st := json.loads((cli.state_dir / "sandbox.json").read_text()), "/health").status_code == 200
+        assert "production-shine-skincare-alb" in _get(st, "/health").headers["X-Shine-Ops-Simulated"]
+    finally:
+        cli("sandbox", "down")
