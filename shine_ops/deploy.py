@@ -129,6 +129,18 @@ def roll_out(aws: Any, journal: Any, *, who: str | None, report: Any, new_td: di
             raise
         return {"id": cid, "resp": resp}
 
+    try:
+        return _roll(aws, journal, svc, old_td, new_td, apply_id, step, gates, say, deadline_s, watch)
+    except Exception as exc:
+        journal.finish_apply(apply_id, "failed", note=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+
+
+def _roll(aws: Any, journal: Any, svc: Any, old_td: str, new_td: dict, apply_id: str, step: Callable,
+          gates: Callable[[], list[Finding]], say: Callable[[str], None], deadline_s: float,
+          watch: Callable[[dict], None] | None) -> DeployResult:
+    from dataclasses import asdict
+
     reg = Change(key="deploy#register", fix="deploy", resource=new_td["family"],
                  description=f"register a new revision of {new_td['family']}",
                  call=ApiCall("ecs", "RegisterTaskDefinition", new_td), before={}, after={})
@@ -158,11 +170,18 @@ def roll_out(aws: Any, journal: Any, *, who: str | None, report: Any, new_td: di
         return DeployResult("landed", revision=new_arn, apply_id=apply_id,
                             notes=[f"{svc.key} runs {new_arn.split('/')[-1]} and passed its gates"])
     say("a gate failed: rolling back to " + old_td.split("/")[-1])
-    aws.call("ecs", "UpdateService", cluster=svc.cluster_name, service=svc.name, taskDefinition=old_td,
-             forceNewDeployment=True)
+    undo = Change(key="deploy#rollback", fix="deploy", resource=svc.arn,
+                  description=f"{svc.key}: back to {old_td.split('/')[-1]} (a gate failed)",
+                  call=ApiCall("ecs", "UpdateService", {}), before={"taskDefinition": new_arn},
+                  after={"taskDefinition": old_td})
+    b = step(undo, {"cluster": svc.cluster_name, "service": svc.name, "taskDefinition": old_td,
+                    "forceNewDeployment": True})
+    journal.complete(b["id"], "applied")
     journal.set_status(u["id"], "rolled_back")
     back, why_back = wait_steady(aws, svc, old_td, deadline_s, watch)
-    journal.finish_apply(apply_id, "rolled_back", note="; ".join(f.summary for f in failed)[:500])
+    journal.finish_apply(apply_id, "rolled_back" if back else "failed",
+                         note=("; ".join(f.summary for f in failed) + ("" if back else f"; rollback not steady: "
+                                                                        f"{why_back}"))[:500])
     notes = [f"{f.check}: {f.summary}" for f in failed]
     notes.append(f"rolled back to {old_td.split('/')[-1]}: " + ("steady again" if back else f"NOT steady ({why_back})"))
     return DeployResult("rolled_back", revision=new_arn, findings=failed, notes=notes, apply_id=apply_id)

@@ -108,13 +108,17 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
             plan = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{plan_file}: not a shine-ops plan ({exc})") from None
+        if data_hash(plan_file) != plan.hash:
+            raise UsageError(f"{plan_file} was edited after it was saved (its sha256 does not match)",
+                             hint="plan again with --plan-out")
         if plan.account and plan.account != ident.get("Account"):
             raise UsageError(f"{plan_file} was made for account {plan.account}, this is {ident.get('Account')}")
         # scope guard: every change must touch a resource on today's request path
         fresh, _ = make_plan(aws, target, settings, catalogue, endpoint=endpoint)
         allowed = _path_resources(fresh, _)
-        outside = [c for c in plan.changes if not any(c.resource.startswith(a) or a.startswith(c.resource)
-                                                      for a in allowed)]
+        outside = [c for c in plan.changes if not c.resource or not any(
+            c.resource.startswith(a) or a.startswith(c.resource) for a in allowed)
+            or any(i not in allowed for i in _ids_in(c.call.params))]
         if outside:
             raise UsageError("the plan touches resources off the diagnosed request path: "
                              + ", ".join(sorted({c.resource for c in outside})))
@@ -172,7 +176,16 @@ def _path_resources(plan, report) -> list[str]:
         out += [path.service.arn] + path.service.target_group_arns + path.service.security_groups
         out += [snap.tg_name(t) for t in path.service.target_group_arns]
     out += [f"{r.zone_id}/{r.name}" for b in path.branches for r in b.chain]
-    return out
+    for lb in path.path_lb_arns(snap):  # what the calls may name besides: groups, VPC, subnets, certificates
+        for lst in snap.listeners_of(lb):
+            out += lst.certificates
+            for action in [lst.default_action] + [r.action for r in snap.rules_of(lst.arn)]:
+                out += list(action.target_groups)
+        out += snap.load_balancers[lb].subnets + [snap.load_balancers[lb].vpc_id or ""]
+    out += [tg.vpc_id for tg in snap.target_groups.values() if tg.vpc_id]
+    if path.service:
+        out += path.service.subnets
+    return [o for o in out if o]
 
 
 def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
@@ -203,6 +216,10 @@ def rollback(change_id: str = typer.Argument(..., help="A change id or an apply 
     from shine_ops.fixes.journal import store_for
 
     cfg = load_config(config)
+    if cfg.get("state") and not yes and not sys.stdin.isatty():
+        raise UsageError("rollback without --yes needs a terminal to ask on", hint="add --yes")
+    if cfg.get("state") and not yes and not typer.confirm(f"roll back {change_id}?", default=False):
+        raise typer.Exit(1)
     if cfg.get("state"):  # the team journal: open it where the state lives, with its lock
         aws, _ = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
         store = store_for(cfg, aws, aws.identity().get("Arn"))
@@ -302,3 +319,23 @@ def _history(journal, as_json: bool, limit: int) -> None:
                    + (f"  ({a['note']})" if a["note"] else ""))
         for c in journal.changes(a["apply_id"]):
             typer.echo(f"    {c['change_id']}  {c['status']:11} {c['fix']:34} {c['description']}")
+
+
+def data_hash(plan_file: str) -> str | None:
+    import json as _json
+
+    with open(plan_file, encoding="utf-8") as fh:
+        return _json.load(fh).get("hash")
+
+
+def _ids_in(value) -> list[str]:
+    """Every AWS id a call names (ARNs, sg-, subnet-, vpc-): each must be on the diagnosed path."""
+    if isinstance(value, dict):
+        if set(value) == {"$ref"}:
+            return []
+        return [i for k, v in value.items() if k not in ("Description", "Comment") for i in _ids_in(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _ids_in(v)]
+    if isinstance(value, str) and (value.startswith("arn:") or value.split("-")[0] in ("sg", "vpc", "subnet")):
+        return [value]
+    return []

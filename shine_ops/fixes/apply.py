@@ -148,7 +148,16 @@ class Applier:
                         raise RuntimeError(f"fault injected after {self.fault_after} changes ({FAULT_ENV})")
                     resp = self.aws.call(ch.call.service, ch.call.operation, **params)
                 except Exception as exc:  # noqa: BLE001 - journal first, then report
-                    self.journal.complete(change_id, "failed", error=f"{type(exc).__name__}: {exc}")
+                    status = "failed"
+                    if ch.probe is not None and "$ref" not in str(ch.probe.call.params) and not ch.results:
+                        try:  # a retried call may have landed before it failed: the journal must say so
+                            if self.read(ch.probe, results) != ch.probe.before:
+                                status = "applied"
+                                result.applied.append(change_id)
+                        except Exception:  # noqa: BLE001 - cannot tell: leave it failed, the note says so
+                            pass
+                    self.journal.complete(change_id, status, error=f"{type(exc).__name__}: {exc}",
+                                          inverse=[asdict(i) for i in ch.inverse] if status == "applied" else None)
                     self.journal.finish_apply(apply_id, "failed", note=str(exc))
                     result.status = "failed"
                     result.notes.append(f"{ch.call.describe()} failed: {exc}. Applied so far: "
@@ -173,11 +182,18 @@ class Applier:
             bad = {c: s for c, s in verdicts.items() if s != "pass"}
             if bad:
                 self.say(f"  {fp.fix} failed verification ({bad}); rolling it back")
-                self.rollback_changes(done, reason=f"{fp.fix} failed verification")
+                rb_id, problems = self.rollback_changes(done, reason=f"{fp.fix} failed verification")
+                failed_checks = ", ".join(f"{c}: {s}" for c, s in bad.items())
+                if problems:
+                    self.journal.finish_apply(apply_id, "failed", note=f"{fp.fix} failed verification and its "
+                                                                       f"rollback {rb_id} did not restore: {problems}")
+                    result.status = "failed"
+                    result.notes.append(f"{fp.fix} failed verification ({failed_checks}) and its rollback {rb_id} "
+                                        "did NOT fully restore: " + "; ".join(problems))
+                    return result
                 self.journal.finish_apply(apply_id, "rolled_back", note=f"{fp.fix} failed verification: {bad}")
                 result.status = "rolled_back"
-                result.notes.append(f"{fp.fix} failed verification ({', '.join(f'{c}: {s}' for c, s in bad.items())}) "
-                                    "and was rolled back")
+                result.notes.append(f"{fp.fix} failed verification ({failed_checks}) and was rolled back ({rb_id})")
                 return result
             for cid in done:
                 self.journal.set_status(cid, "verified", verification=",".join(fp.verify))
@@ -232,6 +248,10 @@ class Applier:
         from shine_ops.errors import UsageError
 
         row = self.journal.change(ident)
+        apply_row = self.journal.apply_row(row["apply_id"] if row is not None else ident)
+        if apply_row is not None and apply_row["kind"] == "rollback":
+            raise UsageError(f"{ident} is a rollback; it cannot be rolled back",
+                             hint="plan and apply the fix again instead")
         if row is not None:
             ids = [ident]
         elif self.journal.apply_row(ident) is not None:

@@ -165,6 +165,9 @@ class S3Store:
             self.local.write_bytes(data)
         except AwsCallError as err:
             if err.code not in ("NoSuchKey", "404", "NotFound"):
+                # never upload what was not downloaded: release the lock only, keep the team's journal intact
+                self.local.unlink(missing_ok=True)
+                self.local = None
                 self.close()
                 raise
         journal = Journal(self.local)
@@ -183,7 +186,8 @@ class S3Store:
 
     def close(self) -> None:
         if self.locked:
-            self.upload()
+            if self.local is not None:
+                self.upload()
             self.aws.call("s3", "DeleteObject", Bucket=self.bucket, Key=self.lock_key)
             self.locked = False
         if self.local is not None:

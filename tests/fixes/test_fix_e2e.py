@@ -193,3 +193,24 @@ def test_team_journal_in_s3_shared_and_locked(incident, tmp_path):
                                                  "us-east-1", cwd=tmp_path / "alice").stdout)]
     assert kinds == ["fix", "rollback"]
     assert "lock" not in [o["Key"].split("/")[-1] for o in s3.list_objects_v2(Bucket="shine-ops-state")["Contents"]]
+
+
+def test_an_edited_plan_is_refused(cli, incident, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert _fix(cli, incident, "--plan-out", str(plan_file)).returncode == 0
+    saved = json.loads(plan_file.read_text())
+    saved["fixes"][0]["changes"][0]["call"]["params"]["IpPermissions"][0]["UserIdGroupPairs"] = []
+    saved["fixes"][0]["changes"][0]["call"]["params"]["IpPermissions"][0]["IpRanges"] = [{"CidrIp": "0.0.0.0/0"}]
+    plan_file.write_text(json.dumps(saved))
+    proc = _fix(cli, incident, "--plan", str(plan_file), "--apply", "--yes")
+    assert proc.returncode == 2 and "was edited after it was saved" in proc.stderr
+    assert _history(cli) == []
+
+
+def test_a_rollback_cannot_be_rolled_back(cli, incident):
+    assert _fix(cli, incident, "--only", "sg.allow-alb-to-task", "--apply", "--yes").returncode == 0
+    apply_id = _history(cli)[-1]["apply_id"]
+    assert cli("rollback", apply_id, "--yes").returncode == 0
+    rb_id = _history(cli)[-1]["apply_id"]
+    proc = cli("rollback", rb_id, "--yes")
+    assert proc.returncode == 2 and "is a rollback; it cannot be rolled back" in proc.stderr
