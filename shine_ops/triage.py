@@ -113,7 +113,8 @@ def gather_context(aws: Any, report: Any, step: Callable[[str], None] = lambda _
                                ("TargetResponseTime", "Average")):
                 resp = aws.call_quick("cloudwatch", "GetMetricStatistics", Namespace="AWS/ApplicationELB",
                                       MetricName=name, Dimensions=dim, StartTime=now - dt.timedelta(hours=1),
-                                      EndTime=now, Period=300, Statistics=[stat])
+                                      # a minute past now: the newest datapoint may carry this very second
+                                      EndTime=now + dt.timedelta(minutes=1), Period=300, Statistics=[stat])
                 points = sorted(resp.get("Datapoints", []), key=lambda p: p["Timestamp"])
                 m[name] = [{"at": str(p["Timestamp"]), stat.lower(): p[stat]} for p in points]
             out[lb.name] = m
