@@ -63,6 +63,13 @@ def _check_types(doc: Located) -> None:
         for i, v in enumerate(doc.data.get(key) or []):
             if not isinstance(v, str):
                 raise doc.error((key, i), "expected a string")
+    declared_keys = {"domain": str, "load_balancer": str, "paths": list, "target_group": str, "service": str,
+                     "container_port": int, "health_path": str, "grace_period_s": int, "idle_timeout_s": int}
+    for key, value in (doc.data.get("declared") or {}).items():
+        if key not in declared_keys:
+            raise doc.error(("declared", key), "unknown key", hint="known: " + ", ".join(declared_keys))
+        if isinstance(value, bool) or not isinstance(value, declared_keys[key]):
+            raise doc.error(("declared", key), f"expected {_name(declared_keys[key])}, got {type(value).__name__}")
     for i, v in enumerate(doc.data.get("service_paths") or []):
         if not v.startswith("/"):
             raise doc.error(("service_paths", i), f"a path must start with '/': {v!r}")

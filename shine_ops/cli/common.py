@@ -67,7 +67,7 @@ def target_from(domain: Optional[str], cluster: Optional[str], service: Optional
 
     cfg = config.data if config is not None else {}
     given = any((domain, cluster, service))
-    d = domain if given else cfg.get("domain")
+    d = domain if given else (cfg.get("domain") or (cfg.get("declared") or {}).get("domain"))
     c = cluster if given else cfg.get("cluster")
     s = service if given else cfg.get("service")
     if not any((d, c, s)) and sandbox_state:
@@ -87,7 +87,8 @@ def settings_from(config: Any, sandbox_state: Optional[dict] = None) -> Any:
                     startup_budget_s=cfg.get("startup_budget_s", defaults.startup_budget_s),
                     latency_budget_s=cfg.get("latency_budget_s", defaults.latency_budget_s),
                     frontend_origins=list(cfg.get("frontend_origins", defaults.frontend_origins)),
-                    serves_reference_api=bool(cfg.get("serves_reference_api", defaults.serves_reference_api)))
+                    serves_reference_api=bool(cfg.get("serves_reference_api", defaults.serves_reference_api)),
+                    declared=dict(cfg.get("declared") or {}))
 
 
 def checks_dirs(cli_dirs: Optional[list[str]], config: Any) -> list[str]:

@@ -24,6 +24,7 @@ class Settings:
     latency_budget_s: int = 30
     frontend_origins: list[str] = field(default_factory=list)
     serves_reference_api: bool = False  # opt-in: only then do probes post images to the service
+    declared: dict = field(default_factory=dict)  # the intended wiring (shine-ops.yaml `declared:`), for drift
 
 
 @dataclass
@@ -62,7 +63,7 @@ def evaluator(name: str, *, needs: set[str] | frozenset[str] = frozenset(), hop:
 
 def load_builtin() -> dict[str, Evaluator]:
     """Import the built-in evaluator modules (each registers itself) and return the registry."""
-    from shine_ops.evaluators import alb, dns, ecs, generic, hygiene, listener, network, smoke, targetgroup  # noqa: F401
+    from shine_ops.evaluators import alb, dns, drift, ecs, generic, hygiene, listener, network, smoke, targetgroup  # noqa: F401
 
     return REGISTRY
 

@@ -54,3 +54,13 @@ def test_bad_suppression_in_project_file_names_line(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_config(str(p))
     assert str(exc.value).startswith(f"{p}:6:5: suppressions.0.expires: expected a date")
+
+
+def test_bad_declared_topology_names_line(tmp_path):
+    from shine_ops.config import load_config
+
+    p = tmp_path / "shine-ops.yaml"
+    p.write_text("declared:\n  domain: api.example.com\n  container_port: eight\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(str(p))
+    assert str(exc.value).startswith(f"{p}:3:3: declared.container_port: expected int")
