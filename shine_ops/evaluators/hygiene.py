@@ -33,8 +33,8 @@ def _not_account(ctx: Context) -> Outcome | None:
     return None
 
 
-def orphaned_lbs(snap) -> list:
-    reached = O.records_reaching(snap)
+def orphaned_lbs(snap, reached: dict[str, list[str]] | None = None) -> list:
+    reached = O.records_reaching(snap) if reached is None else reached
     return sorted((lb for lb in snap.load_balancers.values() if not reached.get(lb.arn)), key=lambda l: l.name)
 
 
@@ -47,7 +47,7 @@ def orphaned(ctx: Context, params: dict) -> Outcome:
     if not snap.load_balancers:
         return skip("The account has no load balancer in this region.")
     reached = O.records_reaching(snap)
-    bad = orphaned_lbs(snap)
+    bad = orphaned_lbs(snap, reached)
     evidence = {"records_checked": len(O.record_names(snap)), "zones": sorted(z.name for z in snap.zones.values()),
                 "load_balancers": [{"name": lb.name, "dns_name": lb.dns_name, "state": lb.state,
                                     "listeners": [l.label for l in snap.listeners_of(lb.arn)],

@@ -33,6 +33,12 @@ def admits(rule: SgRule, port: int, source_groups: set[str], source_cidrs: list[
     return None
 
 
+def not_awsvpc(svc) -> Outcome:
+    """The skip every task-security-group check gives for a service without awsvpc security groups."""
+    return skip(f"{svc.key} has no awsvpc security groups (EC2 launch type): instance security groups are not "
+                "covered yet.")
+
+
 def container_ports(ctx: Context) -> list[int]:
     svc = ctx.path.service
     ports = [m.container_port for m in (svc.load_balancers if svc else []) if m.container_port]
@@ -46,7 +52,7 @@ def alb_to_task_ingress(ctx: Context, params: dict) -> Outcome:
     if not svc:
         return skip("No ECS service was found.")
     if not svc.security_groups:
-        return skip(f"{svc.key} has no awsvpc security groups (EC2 launch type): instance security groups are not covered yet.")
+        return not_awsvpc(svc)
     lbs = [snap.load_balancers[a] for a in path.service_lb_arns(snap) if a in snap.load_balancers]
     if not lbs:
         return skip("No load balancer forwards to the service.")
@@ -103,7 +109,7 @@ def alb_egress_to_task(ctx: Context, params: dict) -> Outcome:
     if not svc:
         return skip("No ECS service was found.")
     if not svc.security_groups:
-        return skip(f"{svc.key} has no awsvpc security groups (EC2 launch type): instance security groups are not covered yet.")
+        return not_awsvpc(svc)
     lbs = _service_lbs(ctx)
     if not lbs:
         return skip("No load balancer forwards to the service.")
@@ -287,7 +293,7 @@ def task_not_open_to_world(ctx: Context, params: dict) -> Outcome:
     if not svc:
         return skip("No ECS service was found.")
     if not svc.security_groups:
-        return skip(f"{svc.key} has no awsvpc security groups (EC2 launch type): instance security groups are not covered yet.")
+        return not_awsvpc(svc)
     ports = container_ports(ctx)
     groups = [snap.security_groups[g] for g in svc.security_groups if g in snap.security_groups]
     if not groups:

@@ -13,6 +13,8 @@ import time
 import types
 from pathlib import Path
 
+from shine_ops.probes.smoke import iou  # noqa: F401  (one IoU for the probe and the tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "reference_service"
 ASTRONAUT_FACE = (177, 66, 95, 95)
@@ -22,15 +24,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    union = aw * ah + bw * bh - ix * iy
-    return ix * iy / union if union else 0.0
 
 
 def encode(arr, fmt: str = ".jpg") -> bytes:
