@@ -32,6 +32,8 @@ target: calls stay flat as the account grows apart from pagination; mode (a) fla
 exits 0 unless it could not run at all.
 
 Run:  . .venv/bin/activate && python bench/diagnose_scale.py [--sizes 1,10,100] [--repeats 3]
+      . .venv/bin/activate && python bench/diagnose_scale.py --tortoise [--sizes 10,100,300]
+      (the full-account tortoise audit on the same accounts: bench/tortoise_scale.py)
 """
 
 from __future__ import annotations
@@ -256,7 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,10,100", help="account sizes in ECS services (default 1,10,100)")
     parser.add_argument("--repeats", type=int, default=3, help="in-process diagnoses per size and mode (median)")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess run")
+    parser.add_argument("--tortoise", action="store_true",
+                        help="the full-account tortoise audit instead (API calls and wall time per size)")
     args = parser.parse_args(argv)
+    if args.tortoise:
+        import tortoise_scale  # same folder; it seeds with this module's accounts
+
+        return tortoise_scale.main(["--sizes", args.sizes if args.sizes != "1,10,100" else "10,100,300"])
     try:
         sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
     except ValueError:

@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from shine_ops.fixes import command_for
+
 SYMPTOMS: dict[str, list[str]] = {
     "504": ["dns.record-exists", "dns.points-to-service-alb", "dns.resolves-to-alb", "alb.active",
             "listener.routes-to-service", "sg.alb-to-task-ingress", "sg.alb-egress-to-task", "nacl.alb-to-task",
@@ -48,7 +50,7 @@ class Triage:
 
 
 def fix_command(finding: Any | None) -> str | None:
-    return f"shine-ops fix alb-ecs --only {finding.fix}" if finding is not None and finding.fix else None
+    return command_for(finding.fix) if finding is not None and finding.fix else None
 
 
 def first_broken(report: Any, symptom: str) -> Any | None:

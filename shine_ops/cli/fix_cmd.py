@@ -21,8 +21,11 @@ def render_plan(plan) -> str:
     from shine_ops.fixes import short_resource, show_value
 
     t = plan.target
-    who = t.get("domain") or f"{t.get('cluster')}/{t.get('service')}"
-    lines = [f"Plan {plan.plan_id} (sha256 {plan.hash[:12]}) for {who} -> {t.get('cluster')}/{t.get('service')}",
+    if t.get("scope") == "account":
+        title = f"the careful cleanup of account {t.get('account')} in {t.get('region')}"
+    else:
+        title = f"{t.get('domain') or t.get('cluster') + '/' + str(t.get('service'))} -> {t.get('cluster')}/{t.get('service')}"
+    lines = [f"Plan {plan.plan_id} (sha256 {plan.hash[:12]}) for {title}",
              f"account {plan.account}, region {plan.region}, endpoint {plan.endpoint or 'AWS default'}", ""]
     if not plan.fixes:
         lines.append("Nothing to change: no failing check has a fix.")
@@ -40,12 +43,19 @@ def render_plan(plan) -> str:
                     lines.append(f"      - {k}: {show_value(ch.before[k])}")
                 if k in ch.after:
                     lines.append(f"      + {k}: {show_value(ch.after[k])}")
+            if ch.saved:
+                lines.append("      saved first: the configuration needed to recreate it (in the journal)")
             if not ch.reversible:
-                lines.append("      ! AWS cannot undo this step")
-        lines.append(f"  verify: {', '.join(fp.verify)} must pass afterwards")
+                lines.append(f"      ! AWS cannot undo this step{': ' + ch.undo_note if ch.undo_note else ''}")
+        for note in fp.notes:
+            lines.append(f"  left alone: {note}")
+        lines.append(f"  verify: {', '.join(fp.verify)} must pass afterwards" if t.get("scope") != "account" else
+                     f"  verify: {', '.join(fp.verify)} must no longer name what was changed")
         lines.append("")
     lines.append(f"{len(plan.changes)} change(s) in {len([f for f in plan.fixes if not f.refused])} fix(es). "
-                 "Every change is journaled with its inverse; `shine-ops rollback ID` undoes it.")
+                 "Every change is journaled with its inverse; `shine-ops rollback ID` undoes it"
+                 + (", except the steps marked ! (rollback recreates what it can from the saved configuration)."
+                    if any(not c.reversible for c in plan.changes) else "."))
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +106,6 @@ def alb_ecs(
 def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,
                       plan_file, only) -> None:
     from shine_ops.errors import UsageError
-    from shine_ops.fixes import Plan
     from shine_ops.fixes.apply import Applier, make_plan
 
     applier = Applier(aws, journal, who=ident.get("Arn"), say=say)
@@ -104,15 +113,7 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
         say("journal: " + note)
 
     if plan_file:
-        try:
-            plan = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{plan_file}: not a shine-ops plan ({exc})") from None
-        if data_hash(plan_file) != plan.hash:
-            raise UsageError(f"{plan_file} was edited after it was saved (its sha256 does not match)",
-                             hint="plan again with --plan-out")
-        if plan.account and plan.account != ident.get("Account"):
-            raise UsageError(f"{plan_file} was made for account {plan.account}, this is {ident.get('Account')}")
+        plan = load_saved_plan(plan_file, ident)
         # scope guard: every change must touch a resource on today's request path
         fresh, _ = make_plan(aws, target, settings, catalogue, endpoint=endpoint)
         allowed = _path_resources(fresh, _)
@@ -124,11 +125,30 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
                              + ", ".join(sorted({c.resource for c in outside})))
     else:
         plan, _ = make_plan(aws, target, settings, catalogue, only=only, endpoint=endpoint)
+
+    def verify(fp) -> dict[str, str]:
+        return _evaluate_now(aws, target, settings, catalogue, fp.verify)
+
+    def gate(fp) -> str | None:
+        if fp.fix != "route53.point-alias-to-service-alb":
+            return None
+        from shine_ops.fixes.route53_point_alias_to_service_alb import GATE_CHECKS
+
+        bad = {c: s for c, s in _evaluate_now(aws, target, settings, catalogue, GATE_CHECKS).items() if s == "fail"}
+        return f"the load balancer does not pass its own checks yet ({', '.join(bad)})" if bad else None
+
+    present_and_apply(aws, applier, plan, apply=apply, yes=yes, plan_out=plan_out, verify=verify, gate=gate)
+
+
+def present_and_apply(aws, applier, plan, *, apply: bool, yes: bool, plan_out: str | None, verify,
+                      gate=None) -> None:
+    """Print (and save) the plan; with --apply, confirm, apply, verify and report. Always exits."""
     typer.echo(render_plan(plan), nl=False)
     if plan_out:
         with open(plan_out, "w", encoding="utf-8") as fh:
             json.dump(plan.to_json(), fh, indent=2, default=str)
         say(f"plan saved to {plan_out} (sha256 {plan.hash[:12]})")
+
     def calls_line() -> None:
         say(f"api calls: {aws.calls.total} total, {sum(aws.calls.mutating.values())} mutating")
 
@@ -141,22 +161,11 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
         typer.echo("nothing to change")
         calls_line()
         raise typer.Exit(0)
-    say(f"about to change account {plan.account}, region {plan.region}, endpoint {endpoint or 'AWS default'}")
+    say(f"about to change account {plan.account}, region {plan.region}, "
+        f"endpoint {plan.endpoint or 'AWS default'}")
     if not yes and not typer.confirm(f"apply {len(plan.changes)} change(s)?", default=False):
         typer.echo("nothing changed")
         raise typer.Exit(0)
-
-    def verify(checks: list[str]) -> dict[str, str]:
-        return _evaluate_now(aws, target, settings, catalogue, checks)
-
-    def gate(fp) -> str | None:
-        if fp.fix != "route53.point-alias-to-service-alb":
-            return None
-        from shine_ops.fixes.route53_point_alias_to_service_alb import GATE_CHECKS
-
-        bad = {c: s for c, s in _evaluate_now(aws, target, settings, catalogue, GATE_CHECKS).items() if s == "fail"}
-        return f"the load balancer does not pass its own checks yet ({', '.join(bad)})" if bad else None
-
     result = applier.apply(plan, verify, gate)
     for note in result.notes:
         typer.echo(note)
@@ -164,6 +173,23 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
                + (f"; undo with: shine-ops rollback {result.apply_id}" if result.applied else ""))
     calls_line()
     raise typer.Exit(result.exit_code)
+
+
+def load_saved_plan(plan_file: str, ident: dict):
+    """A plan saved with --plan-out, refused when edited since (its sha256) or made for another account."""
+    from shine_ops.errors import UsageError
+    from shine_ops.fixes import Plan
+
+    try:
+        plan = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{plan_file}: not a shine-ops plan ({exc})") from None
+    if data_hash(plan_file) != plan.hash:
+        raise UsageError(f"{plan_file} was edited after it was saved (its sha256 does not match)",
+                         hint="plan again with --plan-out")
+    if plan.account and plan.account != ident.get("Account"):
+        raise UsageError(f"{plan_file} was made for account {plan.account}, this is {ident.get('Account')}")
+    return plan
 
 
 def _path_resources(plan, report) -> list[str]:
@@ -188,15 +214,20 @@ def _path_resources(plan, report) -> list[str]:
     return [o for o in out if o]
 
 
-def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
-    """Collect again and evaluate these checks: the proof that a fix worked."""
+def verify_playbook(catalogue, checks: list[str]):
+    """A playbook of just these checks, as the catalogue defines them (what verification re-runs)."""
     from shine_ops.engine.catalogue import Playbook, PlaybookEntry
-    from shine_ops.engine.runner import run
 
-    pb = Playbook(name="verify", description="", entries=[
+    return Playbook(name="verify", description="", entries=[
         PlaybookEntry(check=catalogue.checks[c], severity=catalogue.checks[c].severity, params=catalogue.checks[c].params)
         for c in checks])
-    report = run(aws, target, pb, settings)
+
+
+def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
+    """Collect again and evaluate these checks: the proof that a fix worked."""
+    from shine_ops.engine.runner import run
+
+    report = run(aws, target, verify_playbook(catalogue, checks), settings)
     return {f.check: f.status for f in report.findings}
 
 
@@ -262,8 +293,15 @@ def _rollback(journal, aws, change_id: str, yes: bool) -> None:
     rb_id, problems, count = applier.rollback(change_id)
     for p in problems:
         typer.echo(p)
+    for x in applier.not_undone:
+        typer.echo(f"not undone (AWS cannot undo it): {x}")
+    undone = count - len(applier.not_undone)
+    if not undone and not problems:
+        typer.echo(f"rollback {rb_id}: nothing could be undone ({count} change(s) AWS cannot undo)")
+        raise typer.Exit(1)
     typer.echo(f"rollback {rb_id}: {'restored and verified' if not problems else 'NOT fully restored'} "
-               f"({count} change(s))")
+               f"({undone} change(s)" + (f"; {len(applier.not_undone)} AWS cannot undo" if applier.not_undone else "")
+               + ")")
     raise typer.Exit(1 if problems else 0)
 
 

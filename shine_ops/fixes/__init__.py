@@ -22,6 +22,9 @@ class ApiCall:
     service: str
     operation: str
     params: dict[str, Any]
+    # name -> JMESPath into the response; only for an inverse call whose result a later inverse call of the same
+    # change names with ``undo_ref`` (recreating a deleted group: create it, then add its rules to the new id)
+    results: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         return f"{self.service}.{self.operation}"
@@ -48,7 +51,9 @@ class Change:
     inverse: list[ApiCall] = field(default_factory=list)
     results: dict[str, str] = field(default_factory=dict)  # name -> JMESPath into the call's response
     probe: Probe | None = None
-    reversible: bool = True
+    reversible: bool = True  # False: AWS cannot undo it (``undo_note`` says what rollback can still do)
+    undo_note: str = ""
+    saved: dict[str, Any] = field(default_factory=dict)  # the configuration needed to recreate what it deletes
 
 
 @dataclass
@@ -59,6 +64,7 @@ class FixPlan:
     changes: list[Change]
     verify: list[str]  # check ids that must pass after the fix
     refused: str | None = None  # why this fix will not be applied (scope, order, unsupported shape)
+    notes: list[str] = field(default_factory=list)  # what it leaves alone, and why
 
 
 @dataclass
@@ -91,7 +97,7 @@ class Plan:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Plan":
         def call(d: dict) -> ApiCall:
-            return ApiCall(**d)
+            return ApiCall(d["service"], d["operation"], d["params"], d.get("results") or {})
 
         fixes = []
         for f in data["fixes"]:
@@ -102,9 +108,10 @@ class Plan:
                                       call=call(c["call"]), before=c["before"], after=c["after"],
                                       inverse=[call(i) for i in c.get("inverse", [])], results=c.get("results", {}),
                                       probe=Probe(call(probe["call"]), probe["path"], probe["before"]) if probe else None,
-                                      reversible=c.get("reversible", True)))
+                                      reversible=c.get("reversible", True), undo_note=c.get("undo_note", ""),
+                                      saved=c.get("saved") or {}))
             fixes.append(FixPlan(fix=f["fix"], check=f["check"], summary=f["summary"], changes=changes,
-                                 verify=list(f["verify"]), refused=f.get("refused")))
+                                 verify=list(f["verify"]), refused=f.get("refused"), notes=list(f.get("notes") or [])))
         return cls(plan_id=data["plan_id"], created_at=data["created_at"], tool_version=data["tool_version"],
                    account=data.get("account"), region=data["region"], endpoint=data.get("endpoint"),
                    target=data["target"], fixes=fixes)
@@ -118,6 +125,10 @@ class PlanContext:
     findings: dict[str, Finding]
     replaced_tgs: dict[str, Any] = field(default_factory=dict)  # old TG ARN -> {"$ref": ...} of its twin
     plan_id: str = ""
+    # account-scope fixes (``fix tortoise``) read what they must save before deleting, and honour these:
+    aws: Any = None
+    allow_delete: bool = False
+    suppressions: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -127,14 +138,18 @@ class FixSpec:
     plan: Callable[[PlanContext], FixPlan | None]
     order: int
     iam: list[str]
+    scope: str = "path"  # "path": fix alb-ecs (one request path); "account": fix tortoise (the whole account)
+    deletes: bool = False  # deletes something: planned, but applied only with --allow-delete
 
 
 REGISTRY: dict[str, FixSpec] = {}
 
 
-def fix(fix_id: str, *, checks: list[str], order: int, iam: list[str]) -> Callable:
+def fix(fix_id: str, *, checks: list[str], order: int, iam: list[str], scope: str = "path",
+        deletes: bool = False) -> Callable:
     def deco(fn: Callable[[PlanContext], FixPlan | None]) -> Callable:
-        REGISTRY[fix_id] = FixSpec(id=fix_id, checks=checks, plan=fn, order=order, iam=iam)
+        REGISTRY[fix_id] = FixSpec(id=fix_id, checks=checks, plan=fn, order=order, iam=iam, scope=scope,
+                                   deletes=deletes)
         return fn
 
     return deco
@@ -145,25 +160,43 @@ def load_fixes() -> dict[str, FixSpec]:
                                  listener_add_service_rule, route53_point_alias_to_service_alb, sg_allow_alb_egress,
                                  sg_allow_alb_to_task, tg_align_health_check, tg_deregister_stale_targets,
                                  tg_replace_with_container_port)
+    from shine_ops.fixes import sg_delete_unused, taskdef_deregister_stale_revisions, tg_delete_orphaned  # noqa: F401
 
     return REGISTRY
+
+
+def command_for(fix_id: str) -> str:
+    """The command that plans this fix: ``fix alb-ecs`` for the request path, ``fix tortoise`` for the account."""
+    spec = load_fixes().get(fix_id)
+    if spec is not None and spec.scope == "account":
+        return f"shine-ops fix tortoise --only {fix_id}" + (" --allow-delete" if spec.deletes else "")
+    return f"shine-ops fix alb-ecs --only {fix_id}"
 
 
 def ref(key: str, name: str) -> dict[str, str]:
     return {"$ref": f"{key}.{name}"}
 
 
-def resolve_refs(value: Any, results: dict[str, dict[str, Any]]) -> Any:
-    """Replace ``{"$ref": "key.name"}`` by the result an earlier change produced."""
+def undo_ref(n: int, name: str) -> dict[str, str]:
+    """In an inverse call: the result ``name`` of inverse call ``n`` of the same change (resolved at rollback)."""
+    return {"$ref": f"undo#{n}.{name}"}
+
+
+def resolve_refs(value: Any, results: dict[str, dict[str, Any]], *, keep_undo: bool = False) -> Any:
+    """Replace ``{"$ref": "key.name"}`` by the result an earlier change produced.
+
+    ``keep_undo``: leave ``undo_ref`` references in place (they are resolved when the inverse runs)."""
     if isinstance(value, dict):
         if set(value) == {"$ref"}:
             key, _, name = value["$ref"].rpartition(".")
+            if keep_undo and key.startswith("undo#"):
+                return value
             if key not in results or name not in results[key]:
                 raise KeyError(f"{value['$ref']} is not known yet")
             return results[key][name]
-        return {k: resolve_refs(v, results) for k, v in value.items()}
+        return {k: resolve_refs(v, results, keep_undo=keep_undo) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve_refs(v, results) for v in value]
+        return [resolve_refs(v, results, keep_undo=keep_undo) for v in value]
     return value
 
 

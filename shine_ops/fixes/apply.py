@@ -49,22 +49,49 @@ def make_plan(aws: Aws, target: Any, settings: Any, catalogue: Any, *, only: lis
               endpoint: str | None = None) -> tuple[Plan, Any]:
     """Diagnose with snail-trail and plan the repairs of every failing check that has a fix."""
     from shine_ops.engine.runner import run
-    from shine_ops.evaluators import Context
     from shine_ops.topology.collect import AREAS
 
-    specs = load_fixes()
+    specs = _specs("path", only)
+    report = run(aws, target, catalogue.load_playbook("snail-trail"), settings, areas=set(AREAS))
+    return _plan(report, specs, only, endpoint, settings), report
+
+
+def make_account_plan(aws: Aws, settings: Any, catalogue: Any, *, allow_delete: bool = False,
+                      only: list[str] | None = None, endpoint: str | None = None,
+                      suppressions: list[Any] | None = None) -> tuple[Plan, Any]:
+    """Audit the account with the tortoise playbook and plan the careful cleanup (``fix tortoise``).
+
+    Deleting fixes are planned either way, so the plan shows what ``--allow-delete`` would remove; without it
+    they are marked refused and nothing of theirs is applied."""
+    from shine_ops.engine.runner import run_account
+
+    specs = _specs("account", only)
+    report = run_account(aws, catalogue.load_playbook("tortoise"), settings, suppressions=suppressions)
+    return _plan(report, specs, only, endpoint, settings, aws=aws, allow_delete=allow_delete,
+                 suppressions=list(suppressions or [])), report
+
+
+def _specs(scope: str, only: list[str] | None) -> list[Any]:
+    from shine_ops.errors import UsageError
+
+    specs = {k: s for k, s in load_fixes().items() if s.scope == scope}
     unknown = [o for o in only or [] if o not in specs]
     if unknown:
-        from shine_ops.errors import UsageError
-
         raise UsageError(f"unknown fix id {unknown[0]!r}", hint="known: " + ", ".join(sorted(specs)))
-    report = run(aws, target, catalogue.load_playbook("snail-trail"), settings, areas=set(AREAS))
+    return sorted(specs.values(), key=lambda s: s.order)
+
+
+def _plan(report: Any, specs: list[Any], only: list[str] | None, endpoint: str | None, settings: Any,
+          **context: Any) -> Plan:
+    """Ask each fix, in order, for its changes: the fixes whose checks failed in ``report``."""
+    from shine_ops.evaluators import Context
+
     findings = {f.check: f for f in report.findings}
     plan_id = uuid.uuid4().hex[:10]
     pc = PlanContext(ctx=Context(snapshot=report.snapshot, path=report.request_path, settings=settings),
-                     findings=findings, plan_id=plan_id)
+                     findings=findings, plan_id=plan_id, **context)
     fixes: list[FixPlan] = []
-    for spec in sorted(specs.values(), key=lambda s: s.order):
+    for spec in specs:
         if only and spec.id not in only:
             continue
         if not any(findings.get(c) is not None and findings[c].status == "fail" for c in spec.checks):
@@ -72,10 +99,9 @@ def make_plan(aws: Aws, target: Any, settings: Any, catalogue: Any, *, only: lis
         fp = spec.plan(pc)
         if fp is not None:
             fixes.append(fp)
-    plan = Plan(plan_id=plan_id, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    return Plan(plan_id=plan_id, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 tool_version=__version__, account=report.snapshot.account, region=report.snapshot.region,
                 endpoint=endpoint, target=report.target, fixes=fixes)
-    return plan, report
 
 
 def _jmes(expr: str, data: Any) -> Any:
@@ -88,6 +114,7 @@ class Applier:
     def __init__(self, aws: Aws, journal: Journal, *, who: str | None = None,
                  say: Callable[[str], None] = lambda _m: None) -> None:
         self.aws, self.journal, self.who, self.say = aws, journal, who, say
+        self.not_undone: list[str] = []  # set by rollback_changes: applied changes AWS cannot undo (left as they are)
         self.fault_after = int(os.environ.get(FAULT_ENV, "0") or 0)
 
     # -- probes --------------------------------------------------------------------------------
@@ -114,7 +141,7 @@ class Applier:
         return out
 
     # -- apply ---------------------------------------------------------------------------------
-    def apply(self, plan: Plan, verify: Callable[[list[str]], dict[str, str]],
+    def apply(self, plan: Plan, verify: Callable[[FixPlan], dict[str, str]],
               gate: Callable[[FixPlan], str | None] | None = None) -> ApplyResult:
         drifted = self.drift(plan)
         if drifted:
@@ -131,6 +158,8 @@ class Applier:
         for fp in plan.fixes:
             if fp.refused:
                 result.notes.append(f"{fp.fix} not applied: {fp.refused}")
+                continue
+            if not fp.changes:  # only notes (what it leaves alone): nothing to apply or verify
                 continue
             why = gate(fp) if gate else None
             if why:
@@ -166,7 +195,8 @@ class Applier:
                 if os.environ.get(KILL_ENV) == str(seq):  # tests: die like kill -9 between the call and the journal
                     os.kill(os.getpid(), 9)
                 results[ch.key] = {name: _jmes(expr, resp) for name, expr in ch.results.items()}
-                inverse = [asdict(ApiCall(i.service, i.operation, resolve_refs(i.params, results))) for i in ch.inverse]
+                inverse = [asdict(ApiCall(i.service, i.operation, resolve_refs(i.params, results, keep_undo=True),
+                                          i.results)) for i in ch.inverse]
                 probe = None
                 if ch.probe:
                     probe = {"call": asdict(ApiCall(ch.probe.call.service, ch.probe.call.operation,
@@ -178,7 +208,7 @@ class Applier:
                 done.append(change_id)
                 result.applied.append(change_id)
                 self.say(f"  applied {change_id}: {ch.description}")
-            verdicts = verify(fp.verify)
+            verdicts = verify(fp)
             bad = {c: s for c, s in verdicts.items() if s != "pass"}
             if bad:
                 self.say(f"  {fp.fix} failed verification ({bad}); rolling it back")
@@ -210,29 +240,43 @@ class Applier:
         rb_id = f"r{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
         rows = [self.journal.change(c) for c in change_ids]
         rows = [r for r in rows if r is not None and r["status"] in ("applied", "verified")]
-        first = rows[0] if rows else None
+        self.not_undone = [f"{r['change_id']} ({r['description']}): {r['undo_note'] or 'it has no inverse'}"
+                           for r in rows if not json.loads(r["inverse"] or "[]")]
+        rows = [r for r in rows if json.loads(r["inverse"] or "[]")]
         self.journal.start_apply(rb_id, plan_id="", plan_hash="", kind="rollback", who=self.who,
                                  account=None, region=self.aws.region, endpoint=self.aws.options.endpoint_url,
                                  target={"undoes": change_ids, "reason": reason})
         problems: list[str] = []
         seq = 0
         for row in sorted(rows, key=lambda r: (r["apply_id"], r["seq"]), reverse=True):
-            for call in json.loads(row["inverse"] or "[]"):
+            made: dict[str, dict[str, Any]] = {}  # results of this change's earlier inverse calls (undo_ref)
+            for n, call in enumerate(json.loads(row["inverse"] or "[]")):
                 seq += 1
                 cid = f"{rb_id}-{seq:02d}"
-                fake = Change(key=f"undo:{row['change_key']}", fix=row["fix"], resource=row["resource"],
-                              description=f"undo {row['change_id']}: {row['description']}", call=ApiCall(**call),
-                              before=json.loads(row["after"] or "{}"), after=json.loads(row["before"] or "{}"))
-                self.journal.intent(cid, rb_id, seq, fake, call, [], undoes=row["change_id"])
                 try:
-                    self.aws.call(call["service"], call["operation"], **call["params"])
+                    params = resolve_refs(call["params"], made)
+                except KeyError as exc:  # an earlier inverse call of this change failed: this one cannot run
+                    problems.append(f"undo of {row['change_id']} ({call['service']}.{call['operation']}) skipped: "
+                                    f"{exc.args[0]}")
+                    continue
+                fake = Change(key=f"undo:{row['change_key']}", fix=row["fix"], resource=row["resource"],
+                              description=f"undo {row['change_id']}: {row['description']}",
+                              call=ApiCall(call["service"], call["operation"], params),
+                              before=json.loads(row["after"] or "{}"), after=json.loads(row["before"] or "{}"))
+                self.journal.intent(cid, rb_id, seq, fake, asdict(fake.call), [], undoes=row["change_id"])
+                try:
+                    resp = self.aws.call(call["service"], call["operation"], **params)
                 except Exception as exc:  # noqa: BLE001
                     self.journal.complete(cid, "failed", error=f"{type(exc).__name__}: {exc}")
                     problems.append(f"undo of {row['change_id']} ({call['service']}.{call['operation']}) failed: {exc}")
                     continue
-                self.journal.complete(cid, "applied")
+                made[f"undo#{n}"] = {name: _jmes(expr, resp) for name, expr in (call.get("results") or {}).items()}
+                self.journal.complete(cid, "applied", result=made[f"undo#{n}"] or None)
             if not any(p.startswith(f"undo of {row['change_id']} ") for p in problems):
                 self.journal.set_status(row["change_id"], "rolled_back")
+                new_ids = [str(v) for d in made.values() for v in d.values() if v]
+                if new_ids:  # a deleted resource recreated: the team needs its new id
+                    self.say(f"  {row['change_id']}: recreated as {', '.join(new_ids)} (was {row['resource']})")
         for row in rows:  # verify: every probe reads its "before" again
             if row["probe"] and not problems:
                 probe = json.loads(row["probe"])
@@ -240,7 +284,9 @@ class Applier:
                 if live != probe["before"]:
                     problems.append(f"{row['change_id']} ({row['description']}): expected {probe['before']!r} "
                                     f"after rollback, found {live!r}")
-        self.journal.finish_apply(rb_id, "failed" if problems else "restored", note="; ".join(problems) or None)
+        status = "failed" if problems else ("restored" if rows else "nothing")
+        self.journal.finish_apply(rb_id, status, note="; ".join(
+            problems + [f"not undone: {x}" for x in self.not_undone]) or None)
         return rb_id, problems
 
     def rollback(self, ident: str) -> tuple[str, list[str], int]:

@@ -19,8 +19,11 @@ CREATE TABLE IF NOT EXISTS applies (
 CREATE TABLE IF NOT EXISTS changes (
   change_id TEXT PRIMARY KEY, apply_id TEXT, seq INTEGER, fix TEXT, change_key TEXT, resource TEXT,
   description TEXT, call TEXT, before TEXT, after TEXT, inverse TEXT, probe TEXT, result TEXT,
-  status TEXT, verification TEXT, started_at TEXT, finished_at TEXT, error TEXT, undoes TEXT);
+  status TEXT, verification TEXT, started_at TEXT, finished_at TEXT, error TEXT, undoes TEXT,
+  saved TEXT, undo_note TEXT);
 """
+# Columns added after the first release: a journal made by an older shine-ops gains them on open.
+LATER_COLUMNS = {"changes": ("saved", "undo_note")}
 # change status: intent -> applied | failed | unknown; applied -> rolled_back; reconciled intents: applied | not_applied
 
 
@@ -35,6 +38,11 @@ class Journal:
         self.db = sqlite3.connect(str(self.path), isolation_level=None)  # autocommit: every row is durable
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)
+        for table, columns in LATER_COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
         self.on_write: Any = None  # called after every write (the S3 store uploads the file)
 
     def _wrote(self) -> None:
@@ -65,11 +73,14 @@ class Journal:
 
         self.db.execute(
             "INSERT INTO changes (change_id, apply_id, seq, fix, change_key, resource, description, call, before, "
-            "after, inverse, probe, status, started_at, undoes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "after, inverse, probe, status, started_at, undoes, saved, undo_note) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (change_id, apply_id, seq, change.fix, change.key, change.resource, change.description,
              json.dumps(call, default=str), json.dumps(change.before, default=str),
              json.dumps(change.after, default=str), json.dumps(inverse, default=str),
-             json.dumps(asdict(change.probe), default=str) if change.probe else None, "intent", _now(), undoes))
+             json.dumps(asdict(change.probe), default=str) if change.probe else None, "intent", _now(), undoes,
+             json.dumps(change.saved, default=str) if change.saved else None,
+             None if change.reversible else (change.undo_note or "AWS cannot undo this step")))
         self._wrote()
 
     def complete(self, change_id: str, status: str, *, result: Any = None, inverse: list | None = None,

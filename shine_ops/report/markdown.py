@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shine_ops.fixes import command_for
+
 ICON = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR"}
 
 
@@ -26,7 +28,7 @@ def render_markdown(report: Any) -> str:
             f = by_id[cid]
             lines.append(f"{i}. **{f.check}** ({f.severity}): {f.summary}")
             if f.fix:
-                lines.append(f"   - Fix: `shine-ops fix alb-ecs --only {f.fix}`")
+                lines.append(f"   - Fix: `{command_for(f.fix)}`")
         lines.append("")
     else:
         lines += ["No failing check.", ""]

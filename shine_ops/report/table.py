@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shine_ops.fixes import command_for
+
 STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "magenta"}
 HOP_TITLE = {"dns": "DNS", "load_balancer": "Load balancer", "listener": "Listener & rules",
              "target_group": "Target group", "targets": "Targets", "service": "ECS service",
@@ -44,7 +46,7 @@ def render_table(report: Any, *, color: bool = True, width: int = 120) -> str:
                 con.print(Text(f"      expected: {f.expected}", style="dim"))
                 con.print(Text(f"      actual:   {f.actual}", style="dim"))
             if f.fix:
-                con.print(Text(f"      fix: shine-ops fix alb-ecs --only {f.fix}", style="cyan"))
+                con.print(Text(f"      fix: {command_for(f.fix)}", style="cyan"))
     table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False, box=None)
     table.add_column("hop", no_wrap=True)
     table.add_column("status", no_wrap=True)
