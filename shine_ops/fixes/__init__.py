@@ -37,6 +37,9 @@ class Probe:
     call: ApiCall
     path: str
     before: Any
+    # for a change that creates something: a read whose ``results`` find what it created (its ARN), so a run
+    # interrupted between the call and its journal row still journals an inverse that names the new resource
+    recover: ApiCall | None = None
 
 
 @dataclass
@@ -107,7 +110,9 @@ class Plan:
                 changes.append(Change(key=c["key"], fix=c["fix"], resource=c["resource"], description=c["description"],
                                       call=call(c["call"]), before=c["before"], after=c["after"],
                                       inverse=[call(i) for i in c.get("inverse", [])], results=c.get("results", {}),
-                                      probe=Probe(call(probe["call"]), probe["path"], probe["before"]) if probe else None,
+                                      probe=Probe(call(probe["call"]), probe["path"], probe["before"],
+                                                  call(probe["recover"]) if probe.get("recover") else None)
+                                      if probe else None,
                                       reversible=c.get("reversible", True), undo_note=c.get("undo_note", ""),
                                       saved=c.get("saved") or {}))
             fixes.append(FixPlan(fix=f["fix"], check=f["check"], summary=f["summary"], changes=changes,

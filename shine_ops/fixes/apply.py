@@ -178,7 +178,8 @@ class Applier:
                     resp = self.aws.call(ch.call.service, ch.call.operation, **params)
                 except Exception as exc:  # noqa: BLE001 - journal first, then report
                     status = "failed"
-                    if ch.probe is not None and "$ref" not in str(ch.probe.call.params) and not ch.results:
+                    if (ch.probe is not None and "$ref" not in str(ch.probe.call.params)
+                            and (not ch.results or ch.probe.recover is not None)):
                         try:  # a retried call may have landed before it failed: the journal must say so
                             if self.read(ch.probe, results) != ch.probe.before:
                                 status = "applied"
@@ -187,6 +188,8 @@ class Applier:
                             pass
                     self.journal.complete(change_id, status, error=f"{type(exc).__name__}: {exc}",
                                           inverse=[asdict(i) for i in ch.inverse] if status == "applied" else None)
+                    if status == "applied" and ch.results and ch.probe is not None and ch.probe.recover is not None:
+                        result.notes.append(self._recover(self.journal.change(change_id), asdict(ch.probe.recover)))
                     self.journal.finish_apply(apply_id, "failed", note=str(exc))
                     result.status = "failed"
                     result.notes.append(f"{ch.call.describe()} failed: {exc}. Applied so far: "
@@ -328,4 +331,25 @@ class Applier:
             status = "not_applied" if live == probe["before"] else "applied"
             self.journal.set_status(row["change_id"], status, verification="reconciled")
             notes.append(f"{row['change_id']} was interrupted; the live state says it was {status.replace('_', ' ')}")
+            if status == "applied" and probe.get("recover"):
+                notes.append(self._recover(row, probe["recover"]))
         return notes
+
+    def _recover(self, row: Any, recover: dict) -> str:
+        """An interrupted create landed: find what it created and journal the inverse naming it."""
+        import json
+
+        known = {r["change_key"]: json.loads(r["result"]) for r in self.journal.changes(row["apply_id"])
+                 if r["result"]}
+        try:
+            resp = self.aws.call(recover["service"], recover["operation"], **resolve_refs(recover["params"], known))
+            found = {name: _jmes(expr, resp) for name, expr in (recover.get("results") or {}).items()}
+            if not all(found.values()):
+                raise KeyError(f"{recover['operation']} did not find it")
+            inverse = resolve_refs(json.loads(row["inverse"] or "[]"), {**known, row["change_key"]: found},
+                                   keep_undo=True)
+        except (AwsCallError, KeyError) as exc:
+            return (f"{row['change_id']}: what it created could not be identified ({exc}); "
+                    f"remove {row['resource']} by hand if it is not wanted")
+        self.journal.complete(row["change_id"], "applied", result=found, inverse=inverse)
+        return f"{row['change_id']}: it created {', '.join(str(v) for v in found.values())}; rollback can remove it"

@@ -59,7 +59,9 @@ def plan(pc: PlanContext) -> FixPlan | None:
                 inverse=[ApiCall("elbv2", "DeleteRule", {"RuleArn": ref(key, "RuleArn")})],
                 results={"RuleArn": "Rules[0].RuleArn"},
                 probe=Probe(ApiCall("elbv2", "DescribeRules", {"ListenerArn": lst.arn}),
-                            f"length(Rules[?Priority=='{prio}'])", 0)))
+                            f"length(Rules[?Priority=='{prio}'])", 0,
+                            recover=ApiCall("elbv2", "DescribeRules", {"ListenerArn": lst.arn},
+                                            results={"RuleArn": f"Rules[?Priority=='{prio}'] | [0].RuleArn"}))))
     if not changes:
         return None
     return FixPlan(fix="listener.add-service-rule", check="listener.routes-to-service",

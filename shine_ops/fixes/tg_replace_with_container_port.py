@@ -63,6 +63,9 @@ def plan(pc: PlanContext) -> FixPlan | None:
                   "VpcId": tg.vpc_id, "TargetType": tg.target_type, "HealthCheckProtocol": hc.protocol,
                   "HealthCheckPort": hc.port if hc.port == "traffic-port" else str(port),
                   "HealthCheckPath": hc.path or "/", "Matcher": {"HttpCode": hc.matcher or "200"}}
+        for same in ("ProtocolVersion", "IpAddressType", "HealthCheckEnabled"):  # kept as they are
+            if tg.raw.get(same) is not None:
+                params[same] = tg.raw[same]
         for src, dst in (("interval", "HealthCheckIntervalSeconds"), ("timeout", "HealthCheckTimeoutSeconds"),
                          ("healthy_threshold", "HealthyThresholdCount"),
                          ("unhealthy_threshold", "UnhealthyThresholdCount")):
@@ -79,7 +82,9 @@ def plan(pc: PlanContext) -> FixPlan | None:
             inverse=[ApiCall("elbv2", "DeleteTargetGroup", {"TargetGroupArn": ref(key, "TargetGroupArn")})],
             results={"TargetGroupArn": "TargetGroups[0].TargetGroupArn"},
             probe=Probe(ApiCall("elbv2", "DescribeTargetGroups", {"Names": [params["Name"]]}),
-                        "length(TargetGroups)", None)))  # None: not found
+                        "length(TargetGroups)", None,  # None: not found
+                        recover=ApiCall("elbv2", "DescribeTargetGroups", {"Names": [params["Name"]]},
+                                        results={"TargetGroupArn": "TargetGroups[0].TargetGroupArn"}))))
         if tg.attributes:  # copy what differs from a new group's defaults
             keep = {k: v for k, v in tg.attributes.items() if k in ATTRIBUTE_DEFAULTS and ATTRIBUTE_DEFAULTS[k] != v}
             if keep:

@@ -161,6 +161,24 @@ def test_kill_9_mid_apply_is_reconciled_and_rolled_back(cli, incident):
     assert _sg_rules(incident) == sg_before
 
 
+def test_kill_9_right_after_a_create_is_reconciled_with_what_it_created_and_rolled_back(cli, incident):
+    """Killed between CreateTargetGroup and its journal row: the next run finds the new group by name, journals
+    the inverse that names its ARN, and rollback deletes it (no orphan left behind by shine-ops itself)."""
+    elbv2 = boto3.client("elbv2", endpoint_url=incident, region_name="us-east-1")
+    names = lambda: sorted(t["TargetGroupName"] for t in elbv2.describe_target_groups()["TargetGroups"])  # noqa: E731
+    before = names()
+    proc = _fix(cli, incident, "--only", "tg.replace-with-container-port", "--apply", "--yes",
+                env={"SHINE_OPS_KILL_AFTER_CALL": "1"})
+    assert proc.returncode == -9
+    assert len(names()) == len(before) + 1  # the twin group was created before the process died
+    (row,) = _history(cli)
+    back = cli("rollback", row["apply_id"], "--yes")
+    assert "was interrupted; the live state says it was applied" in back.stderr
+    assert "rollback can remove it" in back.stderr, back.stderr
+    assert back.returncode == 0 and "restored and verified" in back.stdout, back.stdout + back.stderr
+    assert names() == before
+
+
 def test_team_journal_in_s3_shared_and_locked(incident, tmp_path):
     """Two people, two machines (two state folders), one journal in S3: B sees and rolls back A's change, and
     nobody applies while a lock is held."""
