@@ -12,6 +12,13 @@ from shine_ops.cli import app
 from shine_ops.cli.common import (ClusterOpt, ConfigOpt, DomainOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt,
                                   ServiceOpt, connect, guarded, say, settings_from, target_from)
 
+ApplyOpt = typer.Option(False, "--apply", help="Make the changes (asks first unless --yes).")
+YesOpt = typer.Option(False, "--yes", help="Do not ask.")
+PlanOutOpt = typer.Option(None, "--plan-out", help="Save the plan (JSON, with its hash).")
+PlanFileOpt = typer.Option(None, "--plan", help="Apply exactly this saved plan.")
+OnlyOpt = typer.Option(None, "--only", help="Only this fix id (repeatable).")
+ExpectAccountOpt = typer.Option(None, "--expect-account", help="Refuse to run in any other account.")
+
 fix_app = typer.Typer(help="Plan and apply repairs: a plan first, then apply, verify, journal, rollback.",
                       no_args_is_help=True)
 app.add_typer(fix_app, name="fix")
@@ -65,12 +72,12 @@ def alb_ecs(
     domain: Optional[str] = DomainOpt,
     cluster: Optional[str] = ClusterOpt,
     service: Optional[str] = ServiceOpt,
-    apply: bool = typer.Option(False, "--apply", help="Make the changes (asks first unless --yes)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
-    plan_out: Optional[str] = typer.Option(None, "--plan-out", help="Save the plan (JSON, with its hash)."),
-    plan_file: Optional[str] = typer.Option(None, "--plan", help="Apply exactly this saved plan."),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Only this fix id (repeatable)."),
-    expect_account: Optional[str] = typer.Option(None, "--expect-account", help="Refuse to run in any other account."),
+    apply: bool = ApplyOpt,
+    yes: bool = YesOpt,
+    plan_out: Optional[str] = PlanOutOpt,
+    plan_file: Optional[str] = PlanFileOpt,
+    only: Optional[List[str]] = OnlyOpt,
+    expect_account: Optional[str] = ExpectAccountOpt,
     config: Optional[str] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
@@ -78,16 +85,9 @@ def alb_ecs(
     sandbox: bool = SandboxOpt,
 ) -> None:
     """Plan the repairs for every failing check that has a fix; change nothing without --apply."""
-    from shine_ops.config import load_config
     from shine_ops.engine.runner import load_catalogue
-    from shine_ops.errors import UsageError
-    if apply and not yes and not sys.stdin.isatty():
-        raise UsageError("--apply without --yes needs a terminal to ask on", hint="add --yes")
-    cfg = load_config(config)
-    aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
-    ident = aws.identity()
-    if expect_account and ident.get("Account") != expect_account:
-        raise UsageError(f"this is account {ident.get('Account')}, not {expect_account} (--expect-account)")
+
+    cfg, aws, st, ident = open_account(config, profile, region, endpoint_url, sandbox, expect_account, apply, yes)
     settings = settings_from(cfg, st)
     catalogue = load_catalogue()
     target = target_from(domain, cluster, service, cfg, st)
@@ -101,6 +101,21 @@ def alb_ecs(
                           plan_file, only)
     finally:
         store.close()
+
+
+def open_account(config, profile, region, endpoint_url, sandbox, expect_account, apply: bool, yes: bool):
+    """(config, Aws, sandbox state, identity) for a command that may change the account; refuses early."""
+    from shine_ops.config import load_config
+    from shine_ops.errors import UsageError
+
+    if apply and not yes and not sys.stdin.isatty():
+        raise UsageError("--apply without --yes needs a terminal to ask on", hint="add --yes")
+    cfg = load_config(config)
+    aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
+    ident = aws.identity()
+    if expect_account and ident.get("Account") != expect_account:
+        raise UsageError(f"this is account {ident.get('Account')}, not {expect_account} (--expect-account)")
+    return cfg, aws, st, ident
 
 
 def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,

@@ -8,28 +8,27 @@ target group a listener still uses is reported, and left alone).
 
 from __future__ import annotations
 
-import sys
 from typing import List, Optional
 
 import typer
 
-from shine_ops.cli.common import (ConfigOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt, connect, guarded, say,
-                                  settings_from)
-from shine_ops.cli.fix_cmd import fix_app, load_saved_plan, present_and_apply, verify_playbook
+from shine_ops.cli.common import ConfigOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt, guarded, say, settings_from
+from shine_ops.cli.fix_cmd import (ApplyOpt, ExpectAccountOpt, OnlyOpt, PlanFileOpt, PlanOutOpt, YesOpt, fix_app,
+                                   load_saved_plan, open_account, present_and_apply, verify_playbook)
 
 
 @fix_app.command("tortoise")
 @guarded
 def tortoise(
-    apply: bool = typer.Option(False, "--apply", help="Make the changes (asks first unless --yes)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+    apply: bool = ApplyOpt,
+    yes: bool = YesOpt,
     allow_delete: bool = typer.Option(False, "--allow-delete",
                                       help="Also delete orphaned target groups and unused security groups (each "
                                            "saved first, so rollback can recreate it)."),
-    plan_out: Optional[str] = typer.Option(None, "--plan-out", help="Save the plan (JSON, with its hash)."),
-    plan_file: Optional[str] = typer.Option(None, "--plan", help="Apply exactly this saved plan."),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Only this fix id (repeatable)."),
-    expect_account: Optional[str] = typer.Option(None, "--expect-account", help="Refuse to run in any other account."),
+    plan_out: Optional[str] = PlanOutOpt,
+    plan_file: Optional[str] = PlanFileOpt,
+    only: Optional[List[str]] = OnlyOpt,
+    expect_account: Optional[str] = ExpectAccountOpt,
     config: Optional[str] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
@@ -38,18 +37,10 @@ def tortoise(
 ) -> None:
     """Plan the careful cleanup the tortoise audit calls for: stale task definition revisions, and with
     --allow-delete orphaned target groups and unused security groups. Changes nothing without --apply."""
-    from shine_ops.config import load_config
     from shine_ops.engine.runner import load_catalogue
-    from shine_ops.errors import UsageError
     from shine_ops.fixes.journal import store_for
 
-    if apply and not yes and not sys.stdin.isatty():
-        raise UsageError("--apply without --yes needs a terminal to ask on", hint="add --yes")
-    cfg = load_config(config)
-    aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
-    ident = aws.identity()
-    if expect_account and ident.get("Account") != expect_account:
-        raise UsageError(f"this is account {ident.get('Account')}, not {expect_account} (--expect-account)")
+    cfg, aws, st, ident = open_account(config, profile, region, endpoint_url, sandbox, expect_account, apply, yes)
     settings = settings_from(cfg, st)
     catalogue = load_catalogue()
     store = store_for(cfg, aws, ident.get("Arn"))

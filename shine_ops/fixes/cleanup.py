@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from shine_ops.fixes import PlanContext
+from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe
 
 KEEP_TAG = "shine-ops:keep"
 
@@ -42,3 +42,23 @@ def drop_empty(value: Any) -> Any:
     if isinstance(value, list):
         return [drop_empty(v) for v in value]
     return value
+
+
+def deletion(fix_id: str, n: int, *, resource: str, label: str, kind: str, why: str, call: ApiCall,
+             inverse: list[ApiCall], saved: dict[str, Any], probe: ApiCall, probe_path: str, new_id: str) -> Change:
+    """One deletion: before/after for the plan, the recreating inverse, what AWS cannot undo, and a probe that
+    finds the resource by name (so it reads 1 again after rollback recreated it under a new id)."""
+    return Change(key=f"{fix_id}#{n}", fix=fix_id, resource=resource, description=f"delete {kind} {label} ({why})",
+                  call=call, before={kind: label}, after={kind: "(deleted)"}, inverse=inverse, reversible=False,
+                  undo_note=f"a deleted {kind} is gone; rollback recreates it from the saved configuration, "
+                            f"under a new {new_id}",
+                  saved=saved, probe=Probe(probe, probe_path, 1))
+
+
+def deletions_plan(pc: PlanContext, fix_id: str, check: str, summary: str, changes: list[Change],
+                   notes: list[str]) -> FixPlan | None:
+    """The plan of a deleting fix: shown either way, applied only with --allow-delete."""
+    if not changes and not notes:
+        return None
+    return FixPlan(fix=fix_id, check=check, summary=summary, changes=changes, verify=[check], notes=notes,
+                   refused=None if pc.allow_delete or not changes else "deletes: add --allow-delete")

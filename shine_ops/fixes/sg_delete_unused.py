@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix, undo_ref
-from shine_ops.fixes.cleanup import drop_empty, kept_by_tag, suppressed
+from shine_ops.fixes import ApiCall, FixPlan, PlanContext, fix, undo_ref
+from shine_ops.fixes.cleanup import deletion, deletions_plan, drop_empty, kept_by_tag, suppressed
 
 CHECK = "sg.unused"
+FIX = "sg.delete-unused"
 # What CreateSecurityGroup puts in every new VPC group: rollback removes it when the saved group did not have it
 DEFAULT_EGRESS = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
 
@@ -39,7 +40,7 @@ def _is_default_egress(p: dict[str, Any]) -> bool:
             and not p.get("UserIdGroupPairs") and not p.get("Ipv6Ranges") and not p.get("PrefixListIds"))
 
 
-@fix("sg.delete-unused", checks=[CHECK], order=130, scope="account", deletes=True,
+@fix(FIX, checks=[CHECK], order=130, scope="account", deletes=True,
      iam=["ec2:DeleteSecurityGroup", "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress",
           "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags",
           "ec2:DescribeSecurityGroups"])
@@ -80,19 +81,11 @@ def plan(pc: PlanContext) -> FixPlan | None:
             inverse.append(ApiCall("ec2", "AuthorizeSecurityGroupEgress", {"GroupId": new_id, "IpPermissions": extra}))
         filters = [{"Name": "group-name", "Values": [g.name]}] + (
             [{"Name": "vpc-id", "Values": [g.vpc_id]}] if g.vpc_id else [])
-        changes.append(Change(
-            key=f"sg.delete-unused#{len(changes) + 1}", fix="sg.delete-unused", resource=g.id,
-            description=f"delete security group {g.label} (attached to nothing; {len(ingress)} ingress and "
-                        f"{len(egress)} egress rule(s) saved)",
-            call=ApiCall("ec2", "DeleteSecurityGroup", {"GroupId": g.id}),
-            before={"security group": g.label}, after={"security group": "(deleted)"},
-            inverse=inverse, reversible=False,
-            undo_note="a deleted group is gone; rollback recreates it with its saved rules, under a new id",
+        changes.append(deletion(
+            FIX, len(changes) + 1, resource=g.id, label=g.label, kind="security group", new_id="id",
+            why=f"attached to nothing; {len(ingress)} ingress and {len(egress)} egress rule(s) saved",
+            call=ApiCall("ec2", "DeleteSecurityGroup", {"GroupId": g.id}), inverse=inverse,
             saved={"create": create, "ingress": ingress, "egress": egress, "id": g.id},
-            probe=Probe(ApiCall("ec2", "DescribeSecurityGroups", {"Filters": filters}), "length(SecurityGroups)", 1)))
-    if not changes and not notes:
-        return None
-    return FixPlan(fix="sg.delete-unused", check=CHECK,
-                   summary=f"Delete {len(changes)} security group(s) attached to nothing.",
-                   changes=changes, verify=[CHECK], notes=notes,
-                   refused=None if pc.allow_delete or not changes else "deletes: add --allow-delete")
+            probe=ApiCall("ec2", "DescribeSecurityGroups", {"Filters": filters}), probe_path="length(SecurityGroups)"))
+    return deletions_plan(pc, FIX, CHECK, f"Delete {len(changes)} security group(s) attached to nothing.", changes,
+                          notes)

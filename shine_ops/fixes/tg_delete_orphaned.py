@@ -8,18 +8,19 @@ with the reason. AWS cannot undo a deletion: rollback recreates the group from t
 
 from __future__ import annotations
 
-from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix, undo_ref
-from shine_ops.fixes.cleanup import drop_empty, kept_by_tag, suppressed
+from shine_ops.fixes import ApiCall, FixPlan, PlanContext, fix, undo_ref
+from shine_ops.fixes.cleanup import deletion, deletions_plan, drop_empty, kept_by_tag, suppressed
 from shine_ops.fixes.tg_replace_with_container_port import ATTRIBUTE_DEFAULTS
 
 CHECK = "tg.orphaned"
+FIX = "tg.delete-orphaned"
 CREATE_KEYS = ("TargetGroupName", "Protocol", "ProtocolVersion", "Port", "VpcId", "HealthCheckProtocol",
                "HealthCheckPort", "HealthCheckEnabled", "HealthCheckPath", "HealthCheckIntervalSeconds",
                "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher",
                "TargetType", "IpAddressType")
 
 
-@fix("tg.delete-orphaned", checks=[CHECK], order=120, scope="account", deletes=True,
+@fix(FIX, checks=[CHECK], order=120, scope="account", deletes=True,
      iam=["elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:CreateTargetGroup",
           "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:ModifyTargetGroupAttributes",
           "elasticloadbalancing:DescribeTags", "elasticloadbalancing:AddTags",
@@ -71,18 +72,11 @@ def plan(pc: PlanContext) -> FixPlan | None:
                                    {"TargetGroupArn": new_arn, "Attributes": changed}))
         if targets:
             inverse.append(ApiCall("elbv2", "RegisterTargets", {"TargetGroupArn": new_arn, "Targets": targets}))
-        changes.append(Change(
-            key=f"tg.delete-orphaned#{len(changes) + 1}", fix="tg.delete-orphaned", resource=tg.arn,
-            description=f"delete target group {tg.name} ({'; '.join(item['reasons'])})",
-            call=ApiCall("elbv2", "DeleteTargetGroup", {"TargetGroupArn": tg.arn}),
-            before={"target group": f"{tg.label}, {len(targets)} target(s)"}, after={"target group": "(deleted)"},
-            inverse=inverse, reversible=False,
-            undo_note="a deleted group is gone; rollback recreates it from the saved configuration, under a new ARN",
+        changes.append(deletion(
+            FIX, len(changes) + 1, resource=tg.arn, label=f"{tg.name} ({len(targets)} target(s))",
+            kind="target group", new_id="ARN", why="; ".join(item["reasons"]),
+            call=ApiCall("elbv2", "DeleteTargetGroup", {"TargetGroupArn": tg.arn}), inverse=inverse,
             saved={"create": create, "attributes": attrs, "targets": targets, "arn": tg.arn},
-            probe=Probe(ApiCall("elbv2", "DescribeTargetGroups", {"Names": [tg.name]}), "length(TargetGroups)", 1)))
-    if not changes and not notes:
-        return None
-    return FixPlan(fix="tg.delete-orphaned", check=CHECK,
-                   summary=f"Delete {len(changes)} target group(s) nothing forwards to and no service uses.",
-                   changes=changes, verify=[CHECK], notes=notes,
-                   refused=None if pc.allow_delete or not changes else "deletes: add --allow-delete")
+            probe=ApiCall("elbv2", "DescribeTargetGroups", {"Names": [tg.name]}), probe_path="length(TargetGroups)"))
+    return deletions_plan(pc, FIX, CHECK, f"Delete {len(changes)} target group(s) nothing forwards to and no service "
+                                          "uses.", changes, notes)
