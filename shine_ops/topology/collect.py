@@ -12,7 +12,7 @@ turns them into a least-privilege policy).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from shine_ops.aws import Aws
 from shine_ops.errors import AwsCallError, UsageError
@@ -38,7 +38,7 @@ PERMISSIONS: dict[str, list[str]] = {
     "security_groups": ["ec2:DescribeSecurityGroups"],
     "network": ["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables"],
     "lb_attributes": ["elasticloadbalancing:DescribeLoadBalancerAttributes"],
-    "certificates": ["acm:DescribeCertificate"],
+    "certificates": ["elasticloadbalancing:DescribeListenerCertificates", "acm:DescribeCertificate"],
 }
 
 
@@ -388,6 +388,21 @@ class Collector:
                 lb.attributes = {a["Key"]: a["Value"] for a in resp.get("Attributes", [])}
 
         def certificates() -> None:
+            # DescribeListeners names only the default certificate; the SNI ones a listener also serves (and may
+            # pick for the domain) come from DescribeListenerCertificates, one call per TLS listener.
+            for lb in lbs:
+                for lst in snap.listeners_of(lb.arn):
+                    if lst.protocol not in ("HTTPS", "TLS"):
+                        continue
+                    params: dict[str, Any] = {"ListenerArn": lst.arn, "PageSize": 400}
+                    while True:
+                        resp = self.aws.call("elbv2", "DescribeListenerCertificates", **params)
+                        for c in resp.get("Certificates", []):
+                            if c.get("CertificateArn") and c["CertificateArn"] not in lst.certificates:
+                                lst.certificates.append(c["CertificateArn"])
+                        if not resp.get("NextMarker"):
+                            break
+                        params["Marker"] = resp["NextMarker"]
             arns = sorted({c for lb in lbs for l in snap.listeners_of(lb.arn) for c in l.certificates})
             for arn in arns:
                 resp = self.aws.call("acm", "DescribeCertificate", CertificateArn=arn)

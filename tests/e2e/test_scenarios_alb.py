@@ -3,6 +3,8 @@ the right resources, and is the only root cause there; healthy passes them; the 
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 
@@ -147,6 +149,31 @@ def _scenario_file(tmp_path, name: str, body: str) -> str:
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"base: healthy\nname: {name}\n{body}")
     return str(path)
+
+
+def test_listener_https_certificate_an_sni_certificate_covering_the_domain_is_served(cli, scenario_server, tmp_path):
+    """The default certificate waits for validation, but an ISSUED one added to the listener (SNI) covers the
+    domain: the load balancer serves that one for it, so the check passes (DescribeListeners alone misses it)."""
+    import boto3
+
+    from shine_ops.sandbox.seed import self_signed_cert
+
+    endpoint = scenario_server("listener.https-certificate")
+    assert _by_id(diagnose_json(cli, endpoint))["listener.https-certificate"]["status"] == "fail"
+    acm = boto3.client("acm", endpoint_url=endpoint, region_name="us-east-1")
+    cert, key = self_signed_cert("api.shineskincollective.com", [])
+    sni = acm.import_certificate(Certificate=cert, PrivateKey=key)["CertificateArn"]
+    boto3.client("elbv2", endpoint_url=endpoint, region_name="us-east-1").add_listener_certificates(
+        ListenerArn=_listener(endpoint, ALB, 443)["ListenerArn"], Certificates=[{"CertificateArn": sni}])
+    log = tmp_path / "calls.log"
+    proc = cli("diagnose", "--no-probe", "--endpoint-url", endpoint, "--region", "us-east-1", "--domain",
+               "api.shineskincollective.com", "--format", "json", env={"SHINE_OPS_CALL_LOG": str(log)})
+    f = _by_id(json.loads(proc.stdout))["listener.https-certificate"]
+    assert f["status"] == "pass", f["summary"]
+    assert sni in f["resources"]
+    # AWS's DescribeListeners names only the default certificate (moto lists the SNI ones there too), so the
+    # collector must ask DescribeListenerCertificates for the listener's full list:
+    assert "elbv2.DescribeListenerCertificates" in log.read_text()
 
 
 @pytest.mark.parametrize("days,status", [(10, "fail"), (20, "warn")])
