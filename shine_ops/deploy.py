@@ -59,8 +59,9 @@ def would_be(current: dict, service: Any, *, image: str | None, env: dict[str, s
     return new
 
 
-def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict) -> list[Finding]:
-    """The deploy-sensitive checks, evaluated on the would-be state (no AWS call)."""
+def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict, aws: Any = None) -> list[Finding]:
+    """The deploy-sensitive checks, evaluated on the would-be state (no AWS call, except reading an S3 model
+    card when ``aws`` is given and the would-be ``MODEL_URI`` is an s3:// URI)."""
     from shine_ops.engine.catalogue import Playbook, PlaybookEntry
     from shine_ops.engine.runner import evaluate
     from shine_ops.evaluators import Context
@@ -76,7 +77,83 @@ def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict) -> list[
                                                   catalogue.checks[c].params) for c in PREFLIGHT_CHECKS])
     findings = evaluate(pb, Context(snapshot=snap, path=path, settings=settings))
     findings.append(_container_health_matches_tg(snap, path, settings))
+    findings.append(memory_covers_model(new_td, path.service, aws))
     return findings
+
+
+def _app_container(new_td: dict, service: Any) -> dict:
+    """The container behind the load balancer (the one a deploy changes), else the first one."""
+    name = next((m.container_name for m in service.load_balancers if m.container_name), None)
+    containers = new_td.get("containerDefinitions") or [{}]
+    return next((c for c in containers if c.get("name") == name), containers[0])
+
+
+def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
+    """(the model card, where it was looked for). The packaged model when MODEL_URI is unset, as the service
+    itself does; ``<name>.card.json`` beside a local file; the object ``<key stem>.card.json`` in S3."""
+    import importlib.util
+    import json
+    from pathlib import Path, PurePosixPath
+
+    if model_uri.startswith("s3://"):
+        bucket, _, key = model_uri[5:].partition("/")
+        stem = str(PurePosixPath(key).with_suffix("")) if PurePosixPath(key).suffix else key
+        where = f"s3://{bucket}/{stem}.card.json"
+        if aws is None:
+            return None, where
+        from shine_ops.errors import ShineOpsError
+
+        try:
+            body = aws.call("s3", "GetObject", Bucket=bucket, Key=f"{stem}.card.json")["Body"].read()
+            return json.loads(body), where
+        except (ShineOpsError, ValueError):
+            return None, where
+    if model_uri and "://" in model_uri and not model_uri.startswith("file://"):
+        return None, model_uri
+    if model_uri:
+        path = Path(model_uri[7:] if model_uri.startswith("file://") else model_uri).expanduser()
+    else:  # the packaged model (found without importing the service)
+        spec = importlib.util.find_spec("reference_service")
+        if spec is None or not spec.origin:
+            return None, "the packaged model (reference_service is not installed here)"
+        path = Path(spec.origin).parent / "models" / "hare_run_face.keras"
+    card = path.with_name(path.name[: -len(path.suffix)] + ".card.json" if path.suffix else path.name + ".card.json")
+    try:
+        data = json.loads(card.read_text())
+    except (OSError, ValueError):
+        return None, str(card)
+    return (data if isinstance(data, dict) else None), str(card)
+
+
+def memory_covers_model(new_td: dict, service: Any, aws: Any = None) -> Finding:
+    """The task's memory is at least what the model card says the model needs (an OOM-killed task only shows
+    up as a restart loop, long after the deploy)."""
+    container = _app_container(new_td, service)
+    env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
+    uri = env.get("MODEL_URI", "")
+    card, where = _card_for(uri, aws)
+    title = "The task's memory covers the model's need"
+    need = ((card or {}).get("runtime") or {}).get("min_memory_mib")
+    if card is None or not isinstance(need, (int, float)):
+        why = f"no model card at {where}" if card is None else f"the model card {where} states no runtime.min_memory_mib"
+        return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome("skip", why.capitalize() + "."))
+    have, source = None, ""
+    for value, label in ((new_td.get("memory"), "task memory"), (container.get("memory"), "container memory"),
+                         (container.get("memoryReservation"), "container memoryReservation")):
+        if value not in (None, ""):
+            have, source = int(value), label
+            break
+    if have is None:
+        return Finding.from_outcome("deploy.memory-covers-model", title, "high",
+                                    Outcome("skip", "The task definition states no memory figure."))
+    model = uri or "the packaged model"
+    if have < int(need):
+        return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome(
+            "fail", f"The {source} is {have} MiB but the model card of {model} asks for at least {int(need)} MiB: "
+                    f"the task would be killed for memory.", resources=[where], expected=f">= {int(need)} MiB",
+            actual=f"{have} MiB"))
+    return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome(
+        "pass", f"The {source} ({have} MiB) covers the {int(need)} MiB the model card of {model} asks for."))
 
 
 def _container_health_matches_tg(snap: Any, path: Any, settings: Any) -> Finding:

@@ -2,8 +2,11 @@
 the seeded configuration would on AWS, to the local task processes.
 
 Host header -> Route 53 record -> load balancer -> listener (HTTPS:443 if present, TLS not emulated, else
-HTTP:80; redirects followed) -> first matching rule -> target group -> a registered target -> the security
-groups between them -> the task's real process. Every answer carries ``X-Shine-Ops-Simulated`` with the
+HTTP:80; redirects followed) -> first matching rule -> target group (a weighted forward picks one per request
+by weight, as an ALB does; weight 0 is never picked) -> a registered target -> the security groups between
+them -> the task's real process. Sandbox scaffolding for "smoke the green targets directly" (what one would
+do from inside the VPC on AWS): a request carrying ``X-Shine-Ops-Target-Group: <name or ARN>`` skips the
+listener rules and goes to that target group of the same load balancer. Every answer carries ``X-Shine-Ops-Simulated`` with the
 route taken, and failures answer as an ALB would: 503 without targets, 504 when a security group drops
 the packets, 502 when nothing listens on the target port. Reads moto only through the AWS API.
 """
@@ -11,6 +14,7 @@ the packets, 502 when nothing listens on the target port. Reads moto only throug
 from __future__ import annotations
 
 import http.client
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,21 +27,33 @@ from shine_ops.topology.collect import Collector
 from shine_ops.topology.model import SecurityGroup
 from shine_ops.topology.snapshot import Snapshot
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+PIN_HEADER = "X-Shine-Ops-Target-Group"
+HOP_BY_HOP = {"x-shine-ops-target-group", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length", "server", "date"}
 
 
 class Decision:
     def __init__(self, route: list[str], status: int | None = None, reason: str = "",
-                 upstream: tuple[str, int] | None = None, headers: dict[str, str] | None = None) -> None:
+                 upstream: tuple[str, int] | None = None, headers: dict[str, str] | None = None,
+                 cacheable: bool = True) -> None:
         self.route, self.status, self.reason, self.upstream = route, status, reason, upstream
         self.headers = headers or {}
+        self.cacheable = cacheable  # False when a weighted or pinned choice was made: decide per request
 
 
-def decide(aws: Aws, host: str, path: str) -> Decision:
-    """Where a request for ``host`` + ``path`` ends, following the live configuration."""
-    from shine_ops.sandbox import tasks
+def pick_weighted(weights: dict[str, int], rng: random.Random | None = None) -> str | None:
+    """One target group of a forward, chosen with probability weight / sum (weight 0: never)."""
+    live = [(arn, w) for arn, w in weights.items() if w > 0]
+    if not live:
+        return None
+    if len(live) == 1:
+        return live[0][0]
+    return (rng or random).choices([a for a, _ in live], weights=[w for _, w in live], k=1)[0]
 
+
+def decide(aws: Aws, host: str, path: str, pin: str | None = None) -> Decision:
+    """Where a request for ``host`` + ``path`` ends, following the live configuration (``pin``: a target group
+    name or ARN to go to directly, see the module docstring)."""
     c = Collector(aws, areas={"dns", "elbv2"})
     c.snap = snap = Snapshot(region=aws.region)
     from shine_ops.topology.model import LoadBalancer
@@ -45,17 +61,21 @@ def decide(aws: Aws, host: str, path: str) -> Decision:
     for raw in aws.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers"):
         lb = LoadBalancer.from_raw(raw)
         snap.load_balancers[lb.arn] = lb
-    c._collect_domain(P.norm_dns(host))
-    branches = [b for b in P.branches(snap, host) if b.lb_arn]
-    if not branches:
+    c._collect_domain(P.norm_dns(host)) if host else None
+    branches = [b for b in P.branches(snap, host) if b.lb_arn] if host else []
+    lb_arn = branches[0].lb_arn if branches else (_lb_forwarding_to(aws, snap, c, pin) if pin else None)
+    if lb_arn is None:
         return Decision([f"{host}: no record reaches a load balancer"], 502, "DNS: no load balancer for this name")
-    lb = snap.load_balancers[branches[0].lb_arn]
+    lb = snap.load_balancers[lb_arn]
     route = [f"{host} -> {lb.name}"]
     c._collect_listeners([lb.arn])
     listeners = snap.listeners_of(lb.arn)
     listener = next((l for l in listeners if l.port == 443), None) or next((l for l in listeners if l.port == 80), None)
     if listener is None:
         return Decision(route + ["no listener on 443 or 80"], 502, "connection refused by the load balancer")
+    if pin:
+        return _to_target_group(aws, snap, lb, route + [f"pinned by {PIN_HEADER}"], _pinned_tg(aws, snap, lb, pin),
+                                cacheable=False)
     r = P.route(snap, listener, host, path)
     route.append(f"{listener.label} {r.rule_label}")
     action = r.action
@@ -69,28 +89,70 @@ def decide(aws: Aws, host: str, path: str) -> Decision:
         action = r.action
     if action.type == "fixed-response":
         return Decision(route, int((action.fixed_response or {}).get("StatusCode", 200)), "fixed response")
-    tgs = action.forwarded_tgs
-    if not tgs:
+    chosen = pick_weighted(action.target_groups) if action.type == "forward" else None
+    if chosen is None:
         return Decision(route, 503, "no target group")
-    tg = snap.target_groups.get(tgs[0])
-    route.append(f"target group {tg.name if tg else tgs[0]}")
-    health = aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tgs[0]).get("TargetHealthDescriptions", [])
+    weighted = len(action.forwarded_tgs) > 1
+    if weighted:
+        route.append("weighted " + ", ".join(f"{snap.tg_name(a)}={w}" for a, w in action.target_groups.items()))
+    return _to_target_group(aws, snap, lb, route, chosen, cacheable=not weighted)
+
+
+def _lb_forwarding_to(aws: Aws, snap: Snapshot, c: Collector, pin: str) -> str | None:
+    """For a pinned request without a usable Host: the load balancer whose listeners or rules forward to the
+    pinned group (at any weight)."""
+    c._collect_listeners(list(snap.load_balancers))
+    for lb_arn in snap.load_balancers:
+        for listener in snap.listeners_of(lb_arn):
+            for rule in snap.rules_of(listener.arn):
+                for arn in rule.action.target_groups:
+                    if arn == pin or arn.split("/")[-2:-1] == [pin]:
+                        return lb_arn
+    return None
+
+
+def _pinned_tg(aws: Aws, snap: Snapshot, lb: Any, pin: str) -> str | None:
+    """The ARN of the pinned target group when it belongs to ``lb`` (else None: answered 503)."""
+    params = {"TargetGroupArns": [pin]} if pin.startswith("arn:") else {"Names": [pin]}
+    try:
+        groups = aws.call("elbv2", "DescribeTargetGroups", **params).get("TargetGroups", [])
+    except Exception:  # noqa: BLE001 - an unknown group is answered like a missing one
+        return None
+    return next((g["TargetGroupArn"] for g in groups if lb.arn in g.get("LoadBalancerArns", [])
+                 or not g.get("LoadBalancerArns")), None)
+
+
+def _to_target_group(aws: Aws, snap: Snapshot, lb: Any, route: list[str], tg_arn: str | None, *,
+                     cacheable: bool) -> Decision:
+    """From a chosen target group to one of its targets and the local process behind it."""
+    from shine_ops.sandbox import tasks
+
+    if tg_arn is None:
+        return Decision(route, 503, "no such target group on this load balancer", cacheable=cacheable)
+    tg = snap.target_groups.get(tg_arn)
+    if tg is None:
+        from shine_ops.topology.model import TargetGroup
+
+        raw = aws.call("elbv2", "DescribeTargetGroups", TargetGroupArns=[tg_arn]).get("TargetGroups", [])
+        tg = TargetGroup.from_raw(raw[0]) if raw else None
+    route.append(f"target group {tg.name if tg else tg_arn}")
+    health = aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tg_arn).get("TargetHealthDescriptions", [])
     if not health:
-        return Decision(route, 503, "Service Temporarily Unavailable: no registered targets")
+        return Decision(route, 503, "Service Temporarily Unavailable: no registered targets", cacheable=cacheable)
     healthy = [h for h in health if h.get("TargetHealth", {}).get("State") == "healthy"]
     pick = (healthy or health)[0]  # with no healthy target an ALB fails open and tries them all
     ip, port = pick["Target"]["Id"], int(pick["Target"].get("Port") or (tg.port if tg else 80))
     route.append(f"target {ip}:{port}" + ("" if healthy else " (all unhealthy: failing open)"))
     local = tasks.RUNNER.by_ip(ip) if tasks.RUNNER else None
     if local is None:
-        return Decision(route, 504, "Gateway Time-out: nothing answers at the target")
+        return Decision(route, 504, "Gateway Time-out: nothing answers at the target", cacheable=cacheable)
     groups = {g["GroupId"]: SecurityGroup.from_raw(g) for g in aws.paginate(
         "ec2", "DescribeSecurityGroups", "SecurityGroups", GroupIds=sorted(set(local.security_groups)))}
     if not any(admits(rule, port, set(lb.security_groups), []) for g in groups.values() for rule in g.ingress):
         return Decision(route + [f"security groups {', '.join(groups)} drop tcp/{port} from {', '.join(lb.security_groups)}"],
-                        504, "Gateway Time-out: the target's security group drops the connection")
+                        504, "Gateway Time-out: the target's security group drops the connection", cacheable=cacheable)
     route.append(f"task {local.address}:{port}")
-    return Decision(route, upstream=(local.address, port))
+    return Decision(route, upstream=(local.address, port), cacheable=cacheable)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,7 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
-            d = self.server.decide(host, self.path.split("?")[0])  # type: ignore[attr-defined]
+            d = self.server.decide(host, self.path.split("?")[0],  # type: ignore[attr-defined]
+                                   self.headers.get(PIN_HEADER) or None)
         except Exception as exc:  # noqa: BLE001 - the emulator answers as an ALB with an internal error
             d = Decision([f"emulator error: {type(exc).__name__}: {exc}"], 500, "emulator error")
         sim = " | ".join(d.route)
@@ -165,16 +228,18 @@ class AlbEmulator:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def decide(self, host: str, path: str) -> Decision:
+    def decide(self, host: str, path: str, pin: str | None = None) -> Decision:
         key = (host, path)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and now - hit[0] < self.ttl:
-                return hit[1]
-        d = decide(self.aws, host, path)
-        with self._lock:
-            self._cache[key] = (now, d)
+        if pin is None:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit and now - hit[0] < self.ttl:
+                    return hit[1]
+        d = decide(self.aws, host, path, pin)
+        if d.cacheable and pin is None:  # a weighted choice is made again for every request
+            with self._lock:
+                self._cache[key] = (now, d)
         return d
 
     def start(self) -> "AlbEmulator":

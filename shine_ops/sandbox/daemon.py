@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     for line in tasks.RUNNER.follow_deployments(aws):
                         print(f"sandbox deployment: {line}", flush=True)
+                    # nor start the tasks of a new service (blue-green's green) or stop those of a deleted one
+                    for line in tasks.RUNNER.follow_services(aws):
+                        print(f"sandbox service: {line}", flush=True)
                 except Exception as exc:  # noqa: BLE001 - keep serving; the log says what failed
                     print(f"sandbox deployment follower: {type(exc).__name__}: {exc}", flush=True)
     finally:
@@ -152,20 +155,26 @@ def start_tasks(aws, seeded) -> tuple[str, list[dict]]:
     from shine_ops.sandbox.state import state_dir
 
     runner = tasks.RUNNER = tasks.TaskRunner(log_dir=str(state_dir()))
+    # the seeded services keep the scenario's state (running 0 stays 0); only services created later get tasks
+    runner.seeded = {tasks._identity(s) for s in tasks._active_services(aws).values()}
     for key, arns in seeded.tasks.items():
         cluster, service = key.split("/", 1)
         if not arns:
             continue
         svc = aws.call("ecs", "DescribeServices", cluster=cluster, services=[service])["services"][0]
         sgs = ((svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}).get("securityGroups", [])
+        mappings = [(m["targetGroupArn"], int(m["containerPort"])) for m in svc.get("loadBalancers", [])
+                    if m.get("targetGroupArn") and m.get("containerPort")]
         for task in aws.call("ecs", "DescribeTasks", cluster=cluster, tasks=arns)["tasks"]:
             ip = next((d["value"] for a in task.get("attachments", []) for d in a.get("details", [])
                        if d["name"] == "privateIPv4Address"), None)
             td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
             for container in td["containerDefinitions"]:
                 if ip:
-                    runner.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
-                                 security_groups=sgs, task_definition=task["taskDefinitionArn"])
+                    t = runner.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
+                                     security_groups=sgs, task_definition=task["taskDefinitionArn"])
+                    if t is not None:
+                        t.target_groups = list(mappings)
     if not runner.tasks:
         return "no task of this scenario runs the reference service", []
     states = runner.wait_ready()

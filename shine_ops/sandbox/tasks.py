@@ -37,6 +37,7 @@ class LocalTask:
     proc: subprocess.Popen | None = None
     log: str = ""
     task_definition: str = ""  # the revision the local process runs (the sandbox follows service updates)
+    target_groups: list[tuple[str, int]] = field(default_factory=list)  # (TG ARN, port) it is registered in
 
     @property
     def alive(self) -> bool:
@@ -53,6 +54,8 @@ class TaskRunner:
     tasks: dict[str, LocalTask] = field(default_factory=dict)  # by task IP
     _next: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    seeded: set[str] = field(default_factory=set)  # "<service ARN>@<createdAt>" of the services seed created
+    _launched: dict[str, str] = field(default_factory=dict)  # cluster/service -> identity whose tasks it ran
 
     @staticmethod
     def unavailable_reason() -> str | None:
@@ -128,19 +131,17 @@ class TaskRunner:
         done = []
         for ip, t in list(self.tasks.items()):
             cluster, name = t.service.split("/", 1)
-            svc = aws.call("ecs", "DescribeServices", cluster=cluster, services=[name])["services"][0]
+            found = aws.call("ecs", "DescribeServices", cluster=cluster, services=[name]).get("services", [])
+            if not found or found[0].get("status", "ACTIVE") != "ACTIVE":
+                continue  # deleted: follow_services stops its tasks
+            svc = found[0]
             wanted = svc.get("taskDefinition", "")
             if not wanted or wanted == t.task_definition:
                 continue
             td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=wanted)["taskDefinition"]
             container = next((c for c in td["containerDefinitions"]
                               if (c.get("dockerLabels") or {}).get(RUN_LABEL) in RUNNABLE), None)
-            if t.alive:
-                t.proc.terminate()  # type: ignore[union-attr]
-                try:
-                    t.proc.wait(timeout=15)  # type: ignore[union-attr]
-                except subprocess.TimeoutExpired:
-                    t.proc.kill()  # type: ignore[union-attr]
+            _terminate(t)
             if container is None:
                 t.task_definition = wanted
                 done.append(f"{t.service}: {wanted.split('/')[-1]} runs nothing locally; task {ip} stopped")
@@ -152,6 +153,92 @@ class TaskRunner:
             done.append(f"{t.service}: task {ip} restarted on {wanted.split('/')[-1]} (port "
                         f"{new.port if new else '?'}): {state}")
         return done
+
+    def follow_services(self, aws: Any) -> list[str]:
+        """What ECS does and moto does not, for services created after seeding (a blue-green deploy's green
+        service): run the service's tasks in moto, start them as local processes with the revision's
+        environment and register their addresses in the service's target groups. And for any service that was
+        deleted or scaled to 0: stop its local tasks, stop them in moto and deregister their addresses.
+        Returns what it did, for the daemon log."""
+        live = _active_services(aws)
+        done = self._stop_gone(aws, live)
+        local = {t.service for t in self.tasks.values()}
+        for key, svc in live.items():
+            ident = _identity(svc)
+            if (key in local or ident in self.seeded or self._launched.get(key) == ident
+                    or int(svc.get("desiredCount") or 0) <= 0):
+                continue
+            self._launched[key] = ident
+            done.append(self._launch(aws, key, svc))
+        return done
+
+    def _stop_gone(self, aws: Any, live: dict[str, dict]) -> list[str]:
+        """Stop the local tasks of services that are gone or want no task (as ECS drains and stops them)."""
+        done = []
+        for ip, t in list(self.tasks.items()):
+            svc = live.get(t.service)
+            if svc is not None and int(svc.get("desiredCount") or 0) > 0:
+                continue
+            why = "was deleted" if svc is None else "was scaled to 0"
+            _terminate(t)
+            cluster = t.service.split("/", 1)[0]
+            try:
+                aws.call("ecs", "StopTask", cluster=cluster, task=t.task_arn, reason=f"sandbox: service {why}")
+            except Exception:  # noqa: BLE001 - already stopped or gone with its cluster
+                pass
+            groups = t.target_groups or [(m["targetGroupArn"], int(m.get("containerPort") or t.port))
+                                         for m in (svc or {}).get("loadBalancers", []) if m.get("targetGroupArn")]
+            for tg, port in groups:
+                try:
+                    aws.call("elbv2", "DeregisterTargets", TargetGroupArn=tg, Targets=[{"Id": ip, "Port": port}])
+                except Exception:  # noqa: BLE001 - the target group may be deleted already
+                    pass
+            del self.tasks[ip]
+            self._launched.pop(t.service, None)  # a later scale-up or re-creation runs tasks again
+            if svc is not None:
+                self.seeded.discard(_identity(svc))
+            done.append(f"{t.service} {why}: task {ip} stopped (local process and moto task), deregistered")
+        return done
+
+    def _launch(self, aws: Any, key: str, svc: dict) -> str:
+        """Run a new service's tasks in moto (as seed.py does for seeded services) and locally."""
+        cluster, name = key.split("/", 1)
+        td_arn = svc["taskDefinition"]
+        td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=td_arn)["taskDefinition"]
+        container = next((c for c in td["containerDefinitions"]
+                          if (c.get("dockerLabels") or {}).get(RUN_LABEL) in RUNNABLE), None)
+        if container is None:
+            return f"{key}: created after seeding; {td_arn.split('/')[-1]} runs nothing locally, no task started"
+        count = int(svc.get("desiredCount") or 1)
+        params: dict[str, Any] = {"cluster": cluster, "taskDefinition": td_arn, "count": count,
+                                  "launchType": svc.get("launchType") or "FARGATE", "group": f"service:{name}",
+                                  "startedBy": f"ecs-svc/{name}"}
+        if svc.get("networkConfiguration"):
+            params["networkConfiguration"] = svc["networkConfiguration"]
+        ran = aws.call("ecs", "RunTask", **params).get("tasks", [])
+        sgs = ((svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}).get("securityGroups", [])
+        mappings = [(m["targetGroupArn"], int(m["containerPort"])) for m in svc.get("loadBalancers", [])
+                    if m.get("targetGroupArn") and m.get("containerPort")]
+        started, states = [], []
+        for task in ran:
+            ip = next((d["value"] for a in task.get("attachments", []) for d in a.get("details", [])
+                       if d["name"] == "privateIPv4Address"), None)
+            if not ip:
+                continue
+            t = self.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
+                           security_groups=sgs, task_definition=td_arn)
+            if t is None:
+                continue
+            t.target_groups = list(mappings)
+            for tg, port in mappings:  # what ECS does for a service behind a target group
+                aws.call("elbv2", "RegisterTargets", TargetGroupArn=tg, Targets=[{"Id": ip, "Port": port}])
+            started.append(ip)
+        _set_running_count(svc["serviceArn"], len(started))
+        for ip in started:
+            states.append(f"{ip}: {self.wait_one(self.tasks[ip])}")
+        groups = ", ".join(tg.split("/")[-2] for tg, _ in mappings) or "no target group"
+        return (f"{key}: created after seeding and moto starts no task: ran {len(started)} task(s) on "
+                f"{td_arn.split('/')[-1]}, registered in {groups}: {'; '.join(states) or 'none started'}")
 
     def wait_one(self, t: LocalTask, timeout_s: float = 60.0) -> str:
         """Until the task answers /ready (200) or has exited."""
@@ -185,6 +272,16 @@ class TaskRunner:
 RUNNER: TaskRunner | None = None  # the daemon's runner; health.py and alb.py read it in-process
 
 
+def _terminate(t: LocalTask, timeout_s: float = 15.0) -> None:
+    """Stop a local task as ECS stops a container: SIGTERM, then SIGKILL after the grace time."""
+    if t.alive:
+        t.proc.terminate()  # type: ignore[union-attr]
+        try:
+            t.proc.wait(timeout=timeout_s)  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            t.proc.kill()  # type: ignore[union-attr]
+
+
 def _free(address: str, port: int) -> bool:
     import socket
 
@@ -194,6 +291,35 @@ def _free(address: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _identity(svc: dict) -> str:
+    """A service's identity across delete and re-create (same ARN, new creation time)."""
+    return f"{svc.get('serviceArn')}@{svc.get('createdAt')}"
+
+
+def _active_services(aws: Any) -> dict[str, dict]:
+    """cluster/service -> DescribeServices entry, for every ACTIVE service of every cluster."""
+    out: dict[str, dict] = {}
+    for carn in aws.call("ecs", "ListClusters").get("clusterArns", []):
+        cname = carn.split("/")[-1]
+        arns = aws.call("ecs", "ListServices", cluster=carn, maxResults=100).get("serviceArns", [])
+        for i in range(0, len(arns), 10):
+            for s in aws.call("ecs", "DescribeServices", cluster=carn, services=arns[i:i + 10]).get("services", []):
+                if s.get("status", "ACTIVE") == "ACTIVE":
+                    out[f"{cname}/{s['serviceName']}"] = s
+    return out
+
+
+def _set_running_count(service_arn: str, count: int) -> None:
+    """In the daemon's moto: runningCount follows the tasks the sandbox started (moto fixes it at creation
+    from MOTO_ECS_SERVICE_RUNNING)."""
+    from moto.ecs.models import ecs_backends
+
+    acct, region = service_arn.split(":")[4], service_arn.split(":")[3]
+    for svc in ecs_backends[acct][region].services.values():
+        if getattr(svc, "arn", None) == service_arn:
+            svc.running_count = count
 
 
 def _mark_task_revision(task_arn: str, td_arn: str) -> None:

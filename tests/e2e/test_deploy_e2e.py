@@ -60,3 +60,31 @@ def test_plain_moto_deploy_calls_and_rollback_when_never_steady(cli, fresh_moto,
     assert calls == ["ecs.RegisterTaskDefinition", "ecs.UpdateService", "ecs.UpdateService"]
     svc = _service(fresh_moto)
     assert svc["taskDefinition"].endswith(":1")
+
+
+def test_preflight_refuses_memory_below_the_model_card(cli, scenario_server):
+    """The packaged model's card says runtime.min_memory_mib 1024: a 512 MiB task is refused, nothing registered."""
+    endpoint = scenario_server("healthy")
+    ecs = boto3.client("ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t",
+                       aws_secret_access_key="t")
+    revisions = ecs.list_task_definitions()["taskDefinitionArns"]
+    proc = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "512", "--yes")
+    assert_no_traceback(proc)
+    assert proc.returncode == 1 and "deploy refused by preflight: nothing changed" in proc.stdout
+    assert "FAIL  deploy.memory-covers-model" in proc.stdout and "1024 MiB" in proc.stdout
+    assert ecs.list_task_definitions()["taskDefinitionArns"] == revisions
+    assert _service(endpoint)["taskDefinition"].endswith(":1")
+    ok = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "1024", "--deadline",
+             "1", "--yes")
+    assert "PASS  deploy.memory-covers-model" in ok.stdout, ok.stdout + ok.stderr
+    # an s3:// model: its card is the object <key stem>.card.json, read through the same endpoint
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t",
+                      aws_secret_access_key="t")
+    s3.create_bucket(Bucket="shine-models")
+    s3.put_object(Bucket="shine-models", Key="face/v2.card.json", Body=json.dumps({"runtime": {"min_memory_mib": 4096}}))
+    big = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--model-uri",
+              "s3://shine-models/face/v2.keras", "--yes")
+    assert big.returncode == 1 and "FAIL  deploy.memory-covers-model" in big.stdout and "4096 MiB" in big.stdout
+    none = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--model-uri",
+               "s3://shine-models/face/v3.keras", "--memory", "256", "--deadline", "1", "--yes")
+    assert "SKIP  deploy.memory-covers-model: No model card at s3://shine-models/face/v3.card.json" in none.stdout
