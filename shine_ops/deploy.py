@@ -77,7 +77,7 @@ def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict, aws: Any
                                                   catalogue.checks[c].params) for c in PREFLIGHT_CHECKS])
     findings = evaluate(pb, Context(snapshot=snap, path=path, settings=settings))
     findings.append(_container_health_matches_tg(snap, path, settings))
-    findings.append(memory_covers_model(new_td, path.service, aws))
+    findings.append(memory_covers_model(new_td, path.service, aws, reference=settings.serves_reference_api))
     return findings
 
 
@@ -125,14 +125,18 @@ def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
     return (data if isinstance(data, dict) else None), str(card)
 
 
-def memory_covers_model(new_td: dict, service: Any, aws: Any = None) -> Finding:
+def memory_covers_model(new_td: dict, service: Any, aws: Any = None, *, reference: bool = True) -> Finding:
     """The task's memory is at least what the model card says the model needs (an OOM-killed task only shows
-    up as a restart loop, long after the deploy)."""
+    up as a restart loop, long after the deploy). Without MODEL_URI the packaged model's card applies only to
+    the reference service (``serves_reference_api``): another app without MODEL_URI loads no model of ours."""
     container = _app_container(new_td, service)
     env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
     uri = env.get("MODEL_URI", "")
-    card, where = _card_for(uri, aws)
     title = "The task's memory covers the model's need"
+    if not uri and not reference:
+        return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome(
+            "skip", "No MODEL_URI, and the service is not declared as the reference service (serves_reference_api)."))
+    card, where = _card_for(uri, aws)
     need = ((card or {}).get("runtime") or {}).get("min_memory_mib")
     if card is None or not isinstance(need, (int, float)):
         why = f"no model card at {where}" if card is None else f"the model card {where} states no runtime.min_memory_mib"

@@ -62,20 +62,29 @@ def test_plain_moto_deploy_calls_and_rollback_when_never_steady(cli, fresh_moto,
     assert svc["taskDefinition"].endswith(":1")
 
 
-def test_preflight_refuses_memory_below_the_model_card(cli, scenario_server):
-    """The packaged model's card says runtime.min_memory_mib 1024: a 512 MiB task is refused, nothing registered."""
+def test_preflight_refuses_memory_below_the_model_card(cli, scenario_server, tmp_path):
+    """The packaged model's card says runtime.min_memory_mib 1024: a 512 MiB task of the reference service is
+    refused, nothing registered; another app without MODEL_URI is not held to our model's card."""
     endpoint = scenario_server("healthy")
     ecs = boto3.client("ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t",
                        aws_secret_access_key="t")
     revisions = ecs.list_task_definitions()["taskDefinitionArns"]
-    proc = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "512", "--yes")
+    other = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "512",
+                "--deadline", "1", "--yes")
+    assert "SKIP  deploy.memory-covers-model: No MODEL_URI" in other.stdout, other.stdout + other.stderr
+    assert _service(endpoint)["taskDefinition"].endswith(":1")  # (never steady in plain moto: rolled back)
+    cfg = tmp_path / "shine-ops.yaml"
+    cfg.write_text("serves_reference_api: true\n")
+    revisions = ecs.list_task_definitions()["taskDefinitionArns"]
+    proc = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "512", "--yes",
+               "--config", str(cfg))
     assert_no_traceback(proc)
     assert proc.returncode == 1 and "deploy refused by preflight: nothing changed" in proc.stdout
     assert "FAIL  deploy.memory-covers-model" in proc.stdout and "1024 MiB" in proc.stdout
     assert ecs.list_task_definitions()["taskDefinitionArns"] == revisions
     assert _service(endpoint)["taskDefinition"].endswith(":1")
     ok = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "1024", "--deadline",
-             "1", "--yes")
+             "1", "--yes", "--config", str(cfg))
     assert "PASS  deploy.memory-covers-model" in ok.stdout, ok.stdout + ok.stderr
     # an s3:// model: its card is the object <key stem>.card.json, read through the same endpoint
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t",
