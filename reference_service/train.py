@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reference_service.model_store import sha256_file
 from reference_service.preprocess import INPUT_SIZE, PREPROCESSING, standardize
 
 MODEL_NAME = "hare-run-face-verifier"
@@ -41,14 +41,6 @@ HELDOUT_PHOTOS = ["coffee", "rocket", "clock"]
 # (x, y, w, h) regions holding a face or head: never sampled as negatives.
 EXCLUDE = {"astronaut": [(130, 20, 190, 200)], "camera": [(130, 40, 160, 200)]}
 SIZE = INPUT_SIZE
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _gray(img: np.ndarray) -> np.ndarray:

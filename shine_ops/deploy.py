@@ -91,7 +91,6 @@ def _app_container(new_td: dict, service: Any) -> dict:
 def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
     """(the model card, where it was looked for). The packaged model when MODEL_URI is unset, as the service
     itself does; ``<name>.card.json`` beside a local file; the object ``<key stem>.card.json`` in S3."""
-    import importlib.util
     import json
     from pathlib import Path, PurePosixPath
 
@@ -110,14 +109,13 @@ def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
             return None, where
     if model_uri and "://" in model_uri and not model_uri.startswith("file://"):
         return None, model_uri
-    if model_uri:
-        path = Path(model_uri[7:] if model_uri.startswith("file://") else model_uri).expanduser()
-    else:  # the packaged model (found without importing the service)
-        spec = importlib.util.find_spec("reference_service")
-        if spec is None or not spec.origin:
-            return None, "the packaged model (reference_service is not installed here)"
-        path = Path(spec.origin).parent / "models" / "hare_run_face.keras"
-    card = path.with_name(path.name[: -len(path.suffix)] + ".card.json" if path.suffix else path.name + ".card.json")
+    try:  # the service's own rules (model_store imports only the standard library)
+        from reference_service.model_store import PACKAGE_MODEL, card_path_for
+    except ImportError:
+        return None, "the model card (reference_service is not installed here)"
+    path = Path(model_uri[7:] if model_uri.startswith("file://") else model_uri).expanduser() if model_uri \
+        else PACKAGE_MODEL
+    card = card_path_for(path)
     try:
         data = json.loads(card.read_text())
     except (OSError, ValueError):

@@ -692,10 +692,9 @@ def find_pair(aws: Any, cluster: str, service: str) -> tuple[dict, dict, list[Fo
     if weights[blue_tg] != 0:
         raise UsageError(f"the deploy of {cluster}/{service} has not landed (weights "
                          f"{', '.join(str(w) for w in weights.values())})", hint="roll it back with shine-ops rollback")
-    arns = aws.call("ecs", "ListServices", cluster=cluster, maxResults=100).get("serviceArns", [])
-    others = []
-    for i in range(0, len(arns), 10):
-        others += aws.call("ecs", "DescribeServices", cluster=cluster, services=arns[i:i + 10]).get("services", [])
+    from shine_ops.topology.account import cluster_services
+
+    others = cluster_services(aws, cluster)
     by_tg = {m.get("targetGroupArn"): s for s in others if s.get("status") == "ACTIVE" for m in s.get("loadBalancers", [])}
     blue, green = by_tg.get(blue_tg), by_tg.get(green_tg)
     if blue is None or green is None:

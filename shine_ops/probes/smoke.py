@@ -128,21 +128,30 @@ def check_health(session, base: str, budget: _Budget) -> tuple[Outcome, bool]:
                    expected="200, ready", actual=f"200, {rbody.get('status', 'ready')}", evidence=evidence), True
 
 
+def _json_200(resp, err: str | None, what: str, path: str, url: str, exp_text: str,
+              evidence: dict[str, Any]) -> tuple[dict, Outcome | None]:
+    """The JSON object a POST answered with 200, or the failing outcome that says why there is none."""
+    if resp is None:
+        return {}, Outcome("fail", f"{what} did not answer: {err}.", [url], expected=exp_text, actual=err or "",
+                           evidence=evidence)
+    evidence["status"] = resp.status_code
+    body = _json(resp)
+    if resp.status_code != 200 or not isinstance(body, dict):
+        detail = (body or {}).get("error") if isinstance(body, dict) else resp.text[:120]
+        return {}, Outcome("fail", f"POST {path} answered {resp.status_code}: {detail}.", [url],
+                           expected=exp_text, actual=f"{resp.status_code} {detail}", evidence=evidence)
+    return body, None
+
+
 def check_face_detect(session, base: str, budget: _Budget, sample: dict) -> Outcome:
     url = base + DETECT_PATH
     expected = sample["expected_faces"][0]
     resp, ms, err = _call(session, "POST", url, budget, json={"image_data": sample["image_data"]})
     evidence: dict[str, Any] = {"url": url, "latency_ms": ms, "expected_face": expected}
     exp_text = f"200 with a face near {expected} and a confidence in [0, 1]"
-    if resp is None:
-        return Outcome("fail", f"Face detection did not answer: {err}.", [url], expected=exp_text,
-                       actual=err or "", evidence=evidence)
-    evidence["status"] = resp.status_code
-    body = _json(resp)
-    if resp.status_code != 200 or not isinstance(body, dict):
-        detail = (body or {}).get("error") if isinstance(body, dict) else resp.text[:120]
-        return Outcome("fail", f"POST {DETECT_PATH} answered {resp.status_code}: {detail}.", [url],
-                       expected=exp_text, actual=f"{resp.status_code} {detail}", evidence=evidence)
+    body, failed = _json_200(resp, err, "Face detection", DETECT_PATH, url, exp_text, evidence)
+    if failed:
+        return failed
     faces = body.get("faces")
     if not isinstance(faces, list):
         return Outcome("fail", f"The detection response has no 'faces' list (keys: {sorted(body)[:8]}).", [url],
@@ -176,15 +185,9 @@ def check_analyze(session, base: str, budget: _Budget, sample: dict) -> Outcome:
     resp, ms, err = _call(session, "POST", url, budget, json=payload)
     evidence: dict[str, Any] = {"url": url, "latency_ms": ms}
     exp_text = "200 {'result': {face, measurements: {name: {value, range, unit}}}}"
-    if resp is None:
-        return Outcome("fail", f"Analysis did not answer: {err}.", [url], expected=exp_text, actual=err or "",
-                       evidence=evidence)
-    evidence["status"] = resp.status_code
-    body = _json(resp)
-    if resp.status_code != 200 or not isinstance(body, dict):
-        detail = (body or {}).get("error") if isinstance(body, dict) else resp.text[:120]
-        return Outcome("fail", f"POST {ANALYZE_PATH} answered {resp.status_code}: {detail}.", [url],
-                       expected=exp_text, actual=f"{resp.status_code} {detail}", evidence=evidence)
+    body, failed = _json_200(resp, err, "Analysis", ANALYZE_PATH, url, exp_text, evidence)
+    if failed:
+        return failed
     result = body.get("result")
     if not isinstance(result, dict) or not result:
         hint = " (it answers 'results', not 'result')" if "results" in body else ""

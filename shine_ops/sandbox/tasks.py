@@ -300,14 +300,13 @@ def _identity(svc: dict) -> str:
 
 def _active_services(aws: Any) -> dict[str, dict]:
     """cluster/service -> DescribeServices entry, for every ACTIVE service of every cluster."""
+    from shine_ops.topology.account import cluster_services
+
     out: dict[str, dict] = {}
     for carn in aws.call("ecs", "ListClusters").get("clusterArns", []):
-        cname = carn.split("/")[-1]
-        arns = aws.call("ecs", "ListServices", cluster=carn, maxResults=100).get("serviceArns", [])
-        for i in range(0, len(arns), 10):
-            for s in aws.call("ecs", "DescribeServices", cluster=carn, services=arns[i:i + 10]).get("services", []):
-                if s.get("status", "ACTIVE") == "ACTIVE":
-                    out[f"{cname}/{s['serviceName']}"] = s
+        for s in cluster_services(aws, carn):
+            if s.get("status", "ACTIVE") == "ACTIVE":
+                out[f"{carn.split('/')[-1]}/{s['serviceName']}"] = s
     return out
 
 

@@ -112,13 +112,10 @@ def collect_account(aws: Aws, *, lb_attributes: bool = False,
     def ecs() -> None:
         say("ECS clusters and services")
         for cluster in aws.paginate("ecs", "ListClusters", "clusterArns", **page):
-            arns = aws.paginate("ecs", "ListServices", "serviceArns", cluster=cluster, **page)
-            for i in range(0, len(arns), 10):
-                resp = aws.call("ecs", "DescribeServices", cluster=cluster, services=arns[i:i + 10])
-                for raw in resp.get("services", []):
-                    svc = Service.from_raw(raw)
-                    if svc.status != "INACTIVE":
-                        snap.services[svc.arn] = svc
+            for raw in cluster_services(aws, cluster):
+                svc = Service.from_raw(raw)
+                if svc.status != "INACTIVE":
+                    snap.services[svc.arn] = svc
 
     def target_health() -> None:
         # Only where it decides something: a group on a listener that no ECS service with desired tasks registers
@@ -131,11 +128,7 @@ def collect_account(aws: Aws, *, lb_attributes: bool = False,
             if tg.arn in served or tg.arn not in on_listener:
                 continue
             resp = aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tg.arn)
-            tg.targets = [TargetHealth(id=d["Target"]["Id"], port=d["Target"].get("Port"),
-                                       state=d.get("TargetHealth", {}).get("State", "unknown"),
-                                       reason=d.get("TargetHealth", {}).get("Reason"),
-                                       description=d.get("TargetHealth", {}).get("Description"), raw=d)
-                          for d in resp.get("TargetHealthDescriptions", [])]
+            tg.targets = [TargetHealth.from_raw(d) for d in resp.get("TargetHealthDescriptions", [])]
 
     def task_definitions() -> None:
         say("ACTIVE task definition revisions")
@@ -179,6 +172,16 @@ def collect_account(aws: Aws, *, lb_attributes: bool = False,
     if not {"account.dns", "account.listeners", "account.ecs"} & set(snap.errors):
         area("account.task_sizes", task_sizes)
     return snap
+
+
+def cluster_services(aws: Aws, cluster: str) -> list[dict]:
+    """Every service of one cluster as DescribeServices returns it (any status): ListServices at its largest
+    page (AWS pages by 10 unless asked), then DescribeServices by 10, its limit."""
+    arns = aws.paginate("ecs", "ListServices", "serviceArns", cluster=cluster, PaginationConfig={"PageSize": 100})
+    out: list[dict] = []
+    for i in range(0, len(arns), 10):
+        out += aws.call("ecs", "DescribeServices", cluster=cluster, services=arns[i:i + 10]).get("services", [])
+    return out
 
 
 def _rules(aws: Aws, listener_arn: str) -> list[dict]:

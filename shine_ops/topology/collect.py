@@ -289,15 +289,13 @@ class Collector:
         if self._listed_all_services:
             return
         self._listed_all_services = True
-        page = {"PaginationConfig": {"PageSize": 100}}  # AWS pages ListServices by 10 unless asked
-        for cluster in self.aws.paginate("ecs", "ListClusters", "clusterArns", **page):
-            arns = self.aws.paginate("ecs", "ListServices", "serviceArns", cluster=cluster, **page)
-            for i in range(0, len(arns), 10):
-                resp = self.aws.call("ecs", "DescribeServices", cluster=cluster, services=arns[i:i + 10])
-                for raw in resp.get("services", []):
-                    svc = Service.from_raw(raw)
-                    if svc.status != "INACTIVE" and svc.load_balancers:
-                        snap.services.setdefault(svc.arn, svc)
+        from shine_ops.topology.account import cluster_services
+
+        for cluster in self.aws.paginate("ecs", "ListClusters", "clusterArns", PaginationConfig={"PageSize": 100}):
+            for raw in cluster_services(self.aws, cluster):
+                svc = Service.from_raw(raw)
+                if svc.status != "INACTIVE" and svc.load_balancers:
+                    snap.services.setdefault(svc.arn, svc)
 
     def _collect_service_side(self, path: P.RequestPath) -> None:
         snap = self.snap
@@ -376,11 +374,7 @@ class Collector:
                 resp = self.aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tg_arn)
                 attrs = self.aws.call("elbv2", "DescribeTargetGroupAttributes", TargetGroupArn=tg_arn)
                 tg.attributes = {a["Key"]: a["Value"] for a in attrs.get("Attributes", [])}
-                tg.targets = [TargetHealth(id=d["Target"]["Id"], port=d["Target"].get("Port"),
-                                           state=d.get("TargetHealth", {}).get("State", "unknown"),
-                                           reason=d.get("TargetHealth", {}).get("Reason"),
-                                           description=d.get("TargetHealth", {}).get("Description"), raw=d)
-                              for d in resp.get("TargetHealthDescriptions", [])]
+                tg.targets = [TargetHealth.from_raw(d) for d in resp.get("TargetHealthDescriptions", [])]
 
         def lb_attributes() -> None:
             for lb in lbs:

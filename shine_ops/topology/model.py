@@ -258,6 +258,13 @@ class TargetHealth:
     description: str | None
     raw: dict = field(repr=False, default_factory=dict)
 
+    @classmethod
+    def from_raw(cls, raw: dict) -> "TargetHealth":
+        """One entry of DescribeTargetHealth's ``TargetHealthDescriptions``."""
+        health = raw.get("TargetHealth", {})
+        return cls(id=raw["Target"]["Id"], port=raw["Target"].get("Port"), state=health.get("State", "unknown"),
+                   reason=health.get("Reason"), description=health.get("Description"), raw=raw)
+
     @property
     def simulated(self) -> bool:
         """The sandbox marks health it computed (moto has no real health checks)."""
