@@ -33,7 +33,8 @@ exits 0 unless it could not run at all.
 
 Run:  . .venv/bin/activate && python bench/diagnose_scale.py [--sizes 1,10,100] [--repeats 3]
       . .venv/bin/activate && python bench/diagnose_scale.py --tortoise [--sizes 10,100,300]
-      (the full-account tortoise audit on the same accounts: bench/tortoise_scale.py)
+      (the full-account tortoise audit on the same accounts: bench/tortoise_scale.py; one diagnosis at
+      +100 ms per exchange, and diagnose --all / audit against the tortoise: bench/collection_scale.py)
 """
 
 from __future__ import annotations

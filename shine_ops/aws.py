@@ -15,7 +15,8 @@ from typing import Any, Iterator
 from shine_ops.errors import (AwsCallError, EndpointUnreachable, NoCredentials, UsageError,
                               is_access_denied)
 
-DEFAULT_MAX_ATTEMPTS = 10  # platform-notes: 3 attempts lose ~1 call per diagnosis at 30% throttling
+DEFAULT_MAX_ATTEMPTS = 10  # 3 attempts lost ~1 call per diagnosis at 30% throttling (docs/aws-behaviour.md section 9)
+RETRY_MODES = ("standard", "adaptive")
 SANDBOX_ACCESS_KEY = "shine-ops-sandbox"
 SANDBOX_SECRET_KEY = "shine-ops-sandbox-secret"
 
@@ -34,10 +35,18 @@ class ConnectionOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    # botocore's retry mode: ``standard``, or ``adaptive`` (standard plus a client-side rate limiter that slows
+    # down after throttling: for account-wide runs of hundreds of calls). SHINE_OPS_RETRY_MODE overrides it.
+    retry_mode: str = "standard"
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise UsageError("max attempts must be at least 1")
+        mode = os.environ.get("SHINE_OPS_RETRY_MODE", "").strip()
+        if mode:
+            if mode not in RETRY_MODES:
+                raise UsageError(f"SHINE_OPS_RETRY_MODE={mode!r} is not one of {', '.join(RETRY_MODES)}")
+            self.retry_mode = mode
         env_attempts = os.environ.get("SHINE_OPS_MAX_ATTEMPTS")
         if env_attempts:
             try:
@@ -82,7 +91,10 @@ def iam_action(service_model: Any, operation: str) -> str:
 
 
 class Aws:
-    """A lazily built set of clients sharing one session, one retry policy and one call counter."""
+    """A lazily built set of clients sharing one session, one retry policy and one call counter.
+
+    Thread-safe: botocore clients are (sessions are not, so clients are made under a lock), the counter is, and
+    at most ``workers()`` calls per API are in flight at once (``SHINE_OPS_WORKERS``), whatever the callers."""
 
     def __init__(self, options: ConnectionOptions | None = None) -> None:
         self.options = options or ConnectionOptions()
@@ -90,6 +102,9 @@ class Aws:
         self._session: Any = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._client_lock = threading.RLock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self.unreachable = False  # set when the endpoint refused the first call: nothing else retries then
 
     # -- sessions and clients ------------------------------------------------------------------
     def _make_session(self) -> Any:
@@ -146,16 +161,35 @@ class Aws:
         key = f"{service}:{max_attempts}:{connect_timeout}"
         if key in self._clients:
             return self._clients[key]
+        with self._client_lock:  # a botocore session is not thread-safe: one client made at a time
+            if key not in self._clients:
+                self._clients[key] = self._make_client(service, max_attempts, connect_timeout)
+            return self._clients[key]
+
+    def use_retry_mode(self, mode: str) -> None:
+        """Switch the retry mode of the clients made from now on (an account-wide run asks for ``adaptive`` before
+        its first call); the environment's SHINE_OPS_RETRY_MODE still wins."""
+        if mode not in RETRY_MODES:
+            raise UsageError(f"retry mode must be one of {', '.join(RETRY_MODES)}")
+        if not os.environ.get("SHINE_OPS_RETRY_MODE", "").strip():
+            with self._client_lock:
+                self.options.retry_mode = mode
+                self._clients.clear()
+
+    def _make_client(self, service: str, max_attempts: int | None, connect_timeout: float | None) -> Any:
         from botocore.config import Config
 
         from shine_ops import __version__
 
         opts = self.options
+        from shine_ops.topology.parallel import workers
+
         config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts or opts.max_attempts},
+            retries={"mode": opts.retry_mode, "max_attempts": max_attempts or opts.max_attempts},
             connect_timeout=connect_timeout or opts.connect_timeout,
             read_timeout=opts.read_timeout,
             user_agent_extra=f"shine-ops/{__version__}",
+            max_pool_connections=max(10, workers()),  # each call in flight holds one connection
         )
         kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
         if opts.endpoint_url:
@@ -166,8 +200,25 @@ class Aws:
             kwargs["aws_access_key_id"] = SANDBOX_ACCESS_KEY
             kwargs["aws_secret_access_key"] = SANDBOX_SECRET_KEY
         client = self.session.create_client(service, **kwargs)
-        self._clients[key] = client
+        # beside botocore's own retry handler (the same event node, first): once the endpoint refused the run's first
+        # call, no call made at the same time waits out its retries
+        client.meta.events.register_first(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}",
+                                          self._stop_when_unreachable, unique_id="shine-ops-stop-when-unreachable")
         return client
+
+    def _slot(self, service: str) -> threading.BoundedSemaphore:
+        """The bound on this API's calls in flight (shared by every thread of the run)."""
+        slot = self._slots.get(service)
+        if slot is None:
+            from shine_ops.topology.parallel import workers
+
+            with self._lock:
+                slot = self._slots.setdefault(service, threading.BoundedSemaphore(workers()))
+        return slot
+
+    def _stop_when_unreachable(self, **_: Any) -> bool | None:
+        """needs-retry handler: once the endpoint refused the run's first call, no call waits out retries."""
+        return False if self.unreachable else None
 
     # -- counting ------------------------------------------------------------------------------
     def _after_call(self, http_response: Any = None, parsed: Any = None, model: Any = None,
@@ -181,7 +232,9 @@ class Aws:
     def _before_call(model: Any = None, context: Any = None, **_: Any) -> None:
         if isinstance(context, dict) and model is not None:
             context["shine_ops_operation"] = f"{model.service_model.service_name}.{model.name}"
-            context["shine_ops_protocol"] = model.service_model.protocol
+            # the protocol the client speaks (CloudWatch's model lists cbor, json and query; botocore speaks json)
+            sm = model.service_model
+            context["shine_ops_protocol"] = getattr(sm, "resolved_protocol", None) or sm.protocol
 
     def _after_call_error(self, context: Any = None, **_: Any) -> None:
         # Connection failures end here (no parsed response); the key was stashed by _before_call.
@@ -197,18 +250,19 @@ class Aws:
         """
         client = self.client(service)
         method = getattr(client, _snake(operation))
-        with self._translate(client, operation):
+        with self._slot(service), self._translate(client, operation):
             return method(**params)
 
     def call_quick(self, service: str, operation: str, /, **params: Any) -> dict:
         """``call`` with two attempts: for optional context (triage) that must not hold the run up."""
         client = self.client(service, max_attempts=2)
-        with self._translate(client, operation):
+        with self._slot(service), self._translate(client, operation):
             return getattr(client, _snake(operation))(**params)
 
     def paginate(self, service: str, operation: str, result_key: str, /, **params: Any) -> list[Any]:
         """All items of a paginated operation's ``result_key``, page by page (each page is one counted call)."""
-        return list(self.iter_pages(service, operation, result_key, **params))
+        with self._slot(service):
+            return list(self.iter_pages(service, operation, result_key, **params))
 
     def iter_pages(self, service: str, operation: str, result_key: str, /, **params: Any) -> Iterator[Any]:
         client = self.client(service)
@@ -220,10 +274,20 @@ class Aws:
                 yield from getattr(client, _snake(operation))(**params).get(result_key, [])
 
     def identity(self) -> dict:
-        """sts:GetCallerIdentity with few attempts: the fast way to learn that the endpoint is down."""
-        client = self.client("sts", max_attempts=2, connect_timeout=3.0)
-        with self._translate(client, "GetCallerIdentity"):
-            return client.get_caller_identity()
+        """sts:GetCallerIdentity, the first call of a run.
+
+        A busy endpoint (throttling, 5xx) is retried like every call: giving up on the first call would end a run
+        that every later call would have completed. Only an endpoint that refuses the connection or cannot be
+        reached at all fails at once (a short connect timeout, no retry), because then nothing else can work."""
+        client = self.client("sts", connect_timeout=3.0)
+        client.meta.events.register_first("needs-retry.sts.GetCallerIdentity", _no_retry_when_unreachable,
+                                          unique_id="shine-ops-identity-fail-fast")
+        try:
+            with self._translate(client, "GetCallerIdentity"):
+                return client.get_caller_identity()
+        except EndpointUnreachable:
+            self.unreachable = True  # the reads started beside it stop retrying too
+            raise
 
     def _translate(self, client: Any, operation: str) -> "_Translate":
         return _Translate(self, client, operation)
@@ -264,6 +328,16 @@ class _Translate:
         if isinstance(exc, bex.ParamValidationError):
             raise UsageError(f"{qualified}: {exc}") from None
         return False
+
+
+def _no_retry_when_unreachable(caught_exception: Any = None, **_: Any) -> bool | None:
+    """needs-retry handler: ``False`` (do not retry, and stop botocore's own handler) when the connection was
+    refused or timed out; ``None`` (botocore decides, as for every call) for anything else."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+        return False
+    return None
 
 
 def _snake(operation: str) -> str:

@@ -1,4 +1,4 @@
-"""``shine-ops.yaml``: the project file. Options override it; the contract fixes its keys and defaults."""
+"""``shine-ops.yaml``: the project file. Options override it; README "Configuration" lists its keys."""
 
 from __future__ import annotations
 

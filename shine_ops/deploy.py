@@ -13,11 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from shine_ops.engine.finding import Finding, Outcome
+from shine_ops.engine.finding import Finding
+from shine_ops.evaluators.preflight import model_uri
 from shine_ops.fixes import ApiCall, Change, Probe
 
+# Catalogue checks a deployment can break, evaluated on the would-be state (checks/<id>.yaml each).
 PREFLIGHT_CHECKS = ["ecs.port-env-matches-container", "ecs.lb-container-matches-taskdef",
-                    "tg.port-matches-container", "tg.health-check-matches-app", "ecs.grace-period-covers-startup"]
+                    "tg.port-matches-container", "tg.health-check-matches-app", "ecs.grace-period-covers-startup",
+                    "deploy.container-health-matches-tg", "deploy.memory-covers-model"]
 REGISTER_KEYS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
                  "placementConstraints", "requiresCompatibilities", "cpu", "memory", "runtimePlatform",
                  "ephemeralStorage", "pidMode", "ipcMode")
@@ -75,17 +78,12 @@ def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict, aws: Any
     path.service = Service.from_raw({**path.service.raw, "taskDefinition": "would-be"})
     pb = Playbook("preflight", "", [PlaybookEntry(catalogue.checks[c], catalogue.checks[c].severity,
                                                   catalogue.checks[c].params) for c in PREFLIGHT_CHECKS])
-    findings = evaluate(pb, Context(snapshot=snap, path=path, settings=settings))
-    findings.append(_container_health_matches_tg(snap, path, settings))
-    findings.append(memory_covers_model(new_td, path.service, aws, reference=settings.serves_reference_api))
-    return findings
-
-
-def _app_container(new_td: dict, service: Any) -> dict:
-    """The container behind the load balancer (the one a deploy changes), else the first one."""
-    name = next((m.container_name for m in service.load_balancers if m.container_name), None)
-    containers = new_td.get("containerDefinitions") or [{}]
-    return next((c for c in containers if c.get("name") == name), containers[0])
+    probes: dict[str, Any] = {}
+    uri = model_uri(new_td, path.service)
+    if uri or settings.serves_reference_api:  # deploy.memory-covers-model judges the card read here
+        card, where = _card_for(uri, aws)
+        probes["model_card"] = {"card": card, "where": where}
+    return evaluate(pb, Context(snapshot=snap, path=path, settings=settings, probes=probes))
 
 
 def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
@@ -121,62 +119,6 @@ def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
     except (OSError, ValueError):
         return None, str(card)
     return (data if isinstance(data, dict) else None), str(card)
-
-
-def memory_covers_model(new_td: dict, service: Any, aws: Any = None, *, reference: bool = True) -> Finding:
-    """The task's memory is at least what the model card says the model needs (an OOM-killed task only shows
-    up as a restart loop, long after the deploy). Without MODEL_URI the packaged model's card applies only to
-    the reference service (``serves_reference_api``): another app without MODEL_URI loads no model of ours."""
-    container = _app_container(new_td, service)
-    env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
-    uri = env.get("MODEL_URI", "")
-    title = "The task's memory covers the model's need"
-    if not uri and not reference:
-        return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome(
-            "skip", "No MODEL_URI, and the service is not declared as the reference service (serves_reference_api)."))
-    card, where = _card_for(uri, aws)
-    need = ((card or {}).get("runtime") or {}).get("min_memory_mib")
-    if card is None or not isinstance(need, (int, float)):
-        why = f"no model card at {where}" if card is None else f"the model card {where} states no runtime.min_memory_mib"
-        return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome("skip", why.capitalize() + "."))
-    have, source = None, ""
-    for value, label in ((new_td.get("memory"), "task memory"), (container.get("memory"), "container memory"),
-                         (container.get("memoryReservation"), "container memoryReservation")):
-        if value not in (None, ""):
-            have, source = int(value), label
-            break
-    if have is None:
-        return Finding.from_outcome("deploy.memory-covers-model", title, "high",
-                                    Outcome("skip", "The task definition states no memory figure."))
-    model = uri or "the packaged model"
-    if have < int(need):
-        return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome(
-            "fail", f"The {source} is {have} MiB but the model card of {model} asks for at least {int(need)} MiB: "
-                    f"the task would be killed for memory.", resources=[where], expected=f">= {int(need)} MiB",
-            actual=f"{have} MiB"))
-    return Finding.from_outcome("deploy.memory-covers-model", title, "high", Outcome(
-        "pass", f"The {source} ({have} MiB) covers the {int(need)} MiB the model card of {model} asks for."))
-
-
-def _container_health_matches_tg(snap: Any, path: Any, settings: Any) -> Finding:
-    """The container health check probes the same path as the load balancer (FM-05: they diverged)."""
-    td = snap.task_definitions["would-be"]
-    svc = path.service
-    tg_paths = {snap.target_groups[a].health_check.path for a in svc.target_group_arns if a in snap.target_groups}
-    problems = []
-    for c in td.containers:
-        cmd = " ".join((c.health_check or {}).get("command", []))
-        port = c.environment.get("PORT")
-        if not cmd:
-            continue
-        if not any(p and p in cmd for p in tg_paths):
-            problems.append(f"{c.name}'s health check ({cmd}) does not ask for {', '.join(sorted(p for p in tg_paths if p))}")
-        if port and f":{port}" not in cmd and "$PORT" not in cmd and "localhost" in cmd:
-            problems.append(f"{c.name}'s health check ({cmd}) does not use its PORT {port}")
-    outcome = (Outcome("fail", problems[0] + ": ECS would replace healthy tasks.", resources=[svc.arn])
-               if problems else Outcome("pass", "The container health checks ask for the load balancer's path."))
-    return Finding.from_outcome("deploy.container-health-matches-tg", "The container health check agrees with the "
-                                "target group", "high", outcome)
 
 
 def roll_out(aws: Any, journal: Any, *, who: str | None, report: Any, new_td: dict, gates: Callable[[], list[Finding]],

@@ -1,4 +1,4 @@
-"""Typed errors. Each carries the exit code of the contract and tells the user what to do next.
+"""Typed errors. Each carries its documented exit code (README, "Commands") and tells the user what to do next.
 
 The CLI catches ``ShineOpsError`` at the top and prints ``str(err)`` as one line on stderr, so every
 message must stand on its own: what went wrong, and what to do about it.
@@ -70,6 +70,9 @@ class AwsCallError(RunIncomplete):
 
     def __init__(self, operation: str, code: str, message: str, *, iam_action: str | None = None) -> None:
         self.operation, self.code, self.aws_message, self.iam_action = operation, code, message, iam_action
+        # Where a collector contains the failure (``Snapshot.record_failure``): the resources it was reading
+        # (one task definition, one target group), so the error finding names them.
+        self.resources: list[str] = []
         text = f"{operation} failed: {code}: {message}"
         hint = None
         if iam_action and is_access_denied(code):
@@ -80,10 +83,34 @@ class AwsCallError(RunIncomplete):
     def access_denied(self) -> bool:
         return is_access_denied(self.code)
 
+    @property
+    def throttled(self) -> bool:
+        return is_throttled(self.code)
+
+    def in_our_words(self) -> str:
+        """One clause for a finding's summary: what could not be read, and what to do about it."""
+        where = f" for {', '.join(self.resources)}" if self.resources else ""
+        if self.access_denied:
+            return f"{self.operation}{where} was denied: grant {self.iam_action or 'that action'} to the caller"
+        if self.throttled:
+            return f"{self.operation}{where} was still throttled ({self.code}) after every retry: try again later"
+        return f"{self.operation}{where} failed: {self.code}: {self.aws_message}"
+
+    def evidence(self) -> dict:
+        """The error as evidence: its class and code as AWS sent them."""
+        return {"class": type(self).__name__, "operation": self.operation, "code": self.code,
+                "message": self.aws_message, "iam_action": self.iam_action, "resources": list(self.resources)}
+
 
 def is_access_denied(code: str) -> bool:
     return code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                     "UnauthorizedAccess", "AuthorizationError", "Forbidden"} or code.endswith("AccessDenied")
+
+
+def is_throttled(code: str) -> bool:
+    return code in {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+                    "TooManyRequestsException", "RequestLimitExceeded", "RequestThrottled", "SlowDown",
+                    "BandwidthLimitExceeded", "EC2ThrottledException"}
 
 
 class SandboxError(RunIncomplete):

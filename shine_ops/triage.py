@@ -1,6 +1,6 @@
 """On-call triage: from a symptom to the first broken link, with the context an engineer gathers by hand.
 
-The decision tree is an ordering of the snail-trail checks per symptom (incidents.md §5: the same symptom has
+The decision tree is an ordering of the snail-trail checks per symptom (NOTE-symptoms: the same symptom has
 several causes). The diagnosis is the ordinary one (collect once, pure checks); triage then reads context the
 checks do not need: service events, stopped tasks, the newest log lines, the last hour of load-balancer
 metrics, and what changed recently on the path. Each context read is optional: a failure is reported, never
@@ -77,7 +77,8 @@ def gather_context(aws: Any, report: Any, step: Callable[[str], None] = lambda _
             ctx[name] = fn()
         except Exception as exc:  # noqa: BLE001 - context is optional; say why it is missing
             ctx[name] = None
-            notes.append(f"{name}: not available ({str(exc).splitlines()[0][:160]})")
+            notes.append(f"{name}: not available: {unavailable_words(exc)}")
+            ctx.setdefault("unavailable", {})[name] = error_evidence(exc)
 
     def events() -> list[dict]:
         return [{"at": str(e.get("createdAt")), "message": e.get("message")} for e in (svc.events if svc else [])[:8]]
@@ -106,20 +107,18 @@ def gather_context(aws: Any, report: Any, step: Callable[[str], None] = lambda _
         return lines[-20:]
 
     def metrics() -> dict[str, Any]:
+        from shine_ops.topology.metrics import MetricQuery, read_lb_metrics
+
+        queries = [MetricQuery("HTTPCode_ELB_5XX_Count", "Sum"), MetricQuery("HTTPCode_Target_5XX_Count", "Sum"),
+                   MetricQuery("TargetResponseTime", "Average")]
         out: dict[str, Any] = {}
         for arn in (path.path_lb_arns(snap) if path else []):
             lb = snap.load_balancers[arn]
-            dim = [{"Name": "LoadBalancer", "Value": arn.split("loadbalancer/", 1)[-1]}]
-            m: dict[str, Any] = {}
-            for name, stat in (("HTTPCode_ELB_5XX_Count", "Sum"), ("HTTPCode_Target_5XX_Count", "Sum"),
-                               ("TargetResponseTime", "Average")):
-                resp = aws.call_quick("cloudwatch", "GetMetricStatistics", Namespace="AWS/ApplicationELB",
-                                      MetricName=name, Dimensions=dim, StartTime=now - dt.timedelta(hours=1),
-                                      # a minute past now: the newest datapoint may carry this very second
-                                      EndTime=now + dt.timedelta(minutes=1), Period=300, Statistics=[stat])
-                points = sorted(resp.get("Datapoints", []), key=lambda p: p["Timestamp"])
-                m[name] = [{"at": str(p["Timestamp"]), stat.lower(): p[stat]} for p in points]
-            out[lb.name] = m
+            # a minute past now: the newest datapoint may carry this very second
+            got = read_lb_metrics(aws, arn, queries, start=now - dt.timedelta(hours=1),
+                                  end=now + dt.timedelta(minutes=1), quick=True)
+            out[lb.name] = {q.metric: [{"at": str(at), q.stat.lower(): value} for at, value in got[q]]
+                            for q in queries}
         return out
 
     def changes() -> dict[str, Any]:
@@ -146,7 +145,8 @@ def gather_context(aws: Any, report: Any, step: Callable[[str], None] = lambda _
             out["cloudtrail"] = sorted(trail, key=lambda e: e["at"], reverse=True)[:10]
         except Exception as exc:  # noqa: BLE001 - not every account records CloudTrail; emulators may not
             out["cloudtrail"] = None
-            notes.append(f"cloudtrail: not available ({str(exc).splitlines()[0][:120]})")
+            notes.append(f"cloudtrail: not available: {unavailable_words(exc)}")
+            out["cloudtrail_unavailable"] = error_evidence(exc)
         return out
 
     guarded("service_events", events)
@@ -155,3 +155,37 @@ def gather_context(aws: Any, report: Any, step: Callable[[str], None] = lambda _
     guarded("load_balancer_metrics", metrics)
     guarded("recent_changes", changes)
     return ctx, notes
+
+
+def unavailable_words(exc: BaseException) -> str:
+    """Why a piece of context could not be read, in our words: never the endpoint's raw answer (an emulator
+    without CloudTrail answers HTTP 500 with a web page, ``500: <!doctype html>...``)."""
+    from shine_ops.errors import AwsCallError, EndpointUnreachable
+
+    if isinstance(exc, AwsCallError):
+        message = (exc.aws_message or "").lstrip().lower()
+        if exc.access_denied:
+            return f"{exc.operation} was denied (grant {exc.iam_action or 'that action'} to read it)"
+        if message.startswith(("<!doctype", "<html")):
+            return (f"this endpoint does not offer {exc.operation} (it answered {exc.code} with a web page, not an "
+                    "AWS response)")
+        if exc.code in ("404", "NotImplemented", "InvalidAction", "UnknownOperationException"):
+            return f"this endpoint does not offer {exc.operation} ({exc.code})"
+        if exc.throttled:
+            return f"{exc.operation} was still throttled after every retry"
+        if exc.code.endswith(("NotFoundException", "NotFound")):
+            return f"{exc.operation} found nothing to read ({exc.code})"
+        return f"{exc.operation} failed ({exc.code})"
+    if isinstance(exc, EndpointUnreachable):
+        return "the endpoint could not be reached"
+    return f"it could not be read ({type(exc).__name__})"
+
+
+def error_evidence(exc: BaseException) -> dict[str, Any]:
+    """The underlying error kept beside the words: its class, and its text (shortened, first line)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    out: dict[str, Any] = {"error_class": type(exc).__name__, "error": text[:300]}
+    code = getattr(exc, "code", None)
+    if code:
+        out["code"] = code
+    return out

@@ -49,12 +49,13 @@ class Cli:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+        self.cwd: Path | None = None  # where a seeded scenario's declarations (shine-ops.yaml) wait, if any
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
                  cwd: str | Path | None = None) -> subprocess.CompletedProcess:
         full_env = clean_env(self.state_dir, **(env or {}))
         return subprocess.run([sys.executable, "-m", "shine_ops", *args], capture_output=True, text=True,
-                              env=full_env, timeout=timeout, cwd=str(cwd or REPO))
+                              env=full_env, timeout=timeout, cwd=str(cwd or self.cwd or REPO))
 
 
 @pytest.fixture(scope="session")

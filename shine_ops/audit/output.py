@@ -79,7 +79,7 @@ def write_reports(out_dir: Path, doc: dict[str, Any], results: list[Any]) -> lis
     files = {"report.json": json.dumps(doc, indent=2, default=str) + "\n",
              "report.xml": render_junit(doc, results),
              "report.md": render_markdown(doc, results),
-             "report.html": render_html(doc)}
+             "report.html": render_html(doc, results)}
     paths = []
     for name, text in files.items():
         p = out_dir / name

@@ -39,12 +39,16 @@ def _register() -> None:
     # Each module adds its commands to ``app``; none of them imports heavy libraries at import time.
     from shine_ops.cli import checks_cmd, diagnose, fix_cmd, map_cmd, playbook_cmd, sandbox_cmd  # noqa: F401
 
-    for optional in ("smoke", "model", "audit", "triage", "tortoise_cmd", "iam_cmd", "deploy_cmd", "export_cmd"):
+    for optional in ("smoke", "model", "audit", "triage", "tortoise_cmd", "iam_cmd", "deploy_cmd", "export_cmd",
+                     "watch_cmd", "report_cmd"):
         try:
             __import__(f"shine_ops.cli.{optional}")
         except ModuleNotFoundError as exc:  # a verb module not written yet must not break the others
             if exc.name != f"shine_ops.cli.{optional}":
                 raise
+    from shine_ops.cli.common import readable_metavars
+
+    readable_metavars(app)  # DOMAIN, FILE, SECONDS in --help, not typer's <str> and <list[str]>
 
 
 _register()

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from shine_ops.cli import app
-from shine_ops.cli.common import EndpointOpt, ProfileOpt, RegionOpt, checks_dirs, guarded, say
+from shine_ops.cli.common import EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt, checks_dirs, guarded, say
 
 
 @app.command()
@@ -32,6 +32,7 @@ def audit(
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
     endpoint_url: Optional[str] = EndpointOpt,
+    sandbox: bool = SandboxOpt,
 ) -> None:
     """Audit every configured target with the configured playbooks; write reports, keep history, notify."""
     from shine_ops.errors import EXIT_INCOMPLETE, EXIT_USAGE, UsageError
@@ -62,13 +63,24 @@ def audit(
     from shine_ops.engine.runner import load_catalogue
 
     cfg = load_config(config)
-    if cfg.path is None:
+    st = None
+    if sandbox:
+        if profile or endpoint_url:
+            raise UsageError("--sandbox cannot be combined with --profile or --endpoint-url")
+        from shine_ops.sandbox import control
+
+        st = control.ensure_running(say)
+        if cfg.path is None:  # no file: audit the sandbox's own target, with its scenario's declarations
+            cfg = _sandbox_config(st)
+    if cfg.path is None and st is None:
         raise UsageError("no audit configuration: ./shine-ops.yaml not found", hint="pass --config FILE")
     acfg = parse_audit_config(cfg)
+    if st is not None:
+        _refuse_other_accounts(acfg)
     catalogue = load_catalogue(checks_dirs(checks_dir, cfg))
     playbooks = [catalogue.load_playbook(p) for p in acfg.playbooks]  # invalid playbook: exit 2 before any call
     conn = Connection(profile=profile or cfg.get("profile"), region=region or cfg.get("region"),
-                      endpoint_url=endpoint_url or cfg.get("endpoint_url"))
+                      endpoint_url=endpoint_url or cfg.get("endpoint_url"), sandbox_state=st)
     outcome = perform_audit(acfg, playbooks, cfg, conn, Path(out_dir), no_probe=no_probe,
                             probe_timeout=probe_timeout, concurrency=concurrency, webhook=notify_webhook,
                             cloudwatch=not no_cloudwatch, say=say)
@@ -84,3 +96,23 @@ def audit(
     if strict_notify and outcome.notify_failed and code != EXIT_USAGE:
         code = EXIT_INCOMPLETE
     raise typer.Exit(code)
+
+
+def _sandbox_config(st: dict):
+    """The audit configuration of ``audit --sandbox`` without a file: the sandbox's one target, with the Shine
+    app's declarations its scenario ships (as ``diagnose --sandbox`` reads them)."""
+    from shine_ops.config import ProjectConfig
+
+    data = {k: v for k, v in (st.get("target") or {}).items() if v is not None}
+    return ProjectConfig(data=data, path=None)
+
+
+def _refuse_other_accounts(acfg) -> None:
+    """--sandbox talks only to the sandbox: a target that names another account or endpoint is a usage error."""
+    from shine_ops.errors import UsageError
+
+    for spec in acfg.targets:
+        for key in ("profile", "role_arn", "endpoint_url"):
+            if getattr(spec, key):
+                raise UsageError(f"target {spec.name!r} sets {key}, but --sandbox talks only to the sandbox",
+                                 hint=f"drop --sandbox, or {key} from that target")

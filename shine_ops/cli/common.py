@@ -14,15 +14,70 @@ import typer
 
 from shine_ops.errors import ShineOpsError, UsageError
 
-ProfileOpt = typer.Option(None, "--profile", help="AWS profile (else AWS_PROFILE / the default chain).")
-RegionOpt = typer.Option(None, "--region", help="AWS region (else AWS_REGION / AWS_DEFAULT_REGION / the profile).")
-EndpointOpt = typer.Option(None, "--endpoint-url", help="AWS-compatible endpoint (else AWS_ENDPOINT_URL*).")
+ProfileOpt = typer.Option(None, "--profile", metavar="PROFILE",
+                          help="AWS profile (else AWS_PROFILE / the default chain).")
+RegionOpt = typer.Option(None, "--region", metavar="REGION",
+                         help="AWS region (else AWS_REGION / AWS_DEFAULT_REGION / the profile).")
+EndpointOpt = typer.Option(None, "--endpoint-url", metavar="URL",
+                           help="AWS-compatible endpoint (else AWS_ENDPOINT_URL*).")
 SandboxOpt = typer.Option(False, "--sandbox", help="Talk only to the embedded sandbox (started if needed); "
                                                    "ignores AWS_PROFILE and AWS_ENDPOINT_URL*.")
-ConfigOpt = typer.Option(None, "--config", help="Project file (default: ./shine-ops.yaml if present).")
-DomainOpt = typer.Option(None, "--domain", help="The service's domain, e.g. api.example.com.")
-ClusterOpt = typer.Option(None, "--cluster", help="ECS cluster name or ARN.")
-ServiceOpt = typer.Option(None, "--service", help="ECS service name.")
+ConfigOpt = typer.Option(None, "--config", metavar="FILE", help="Project file (default: ./shine-ops.yaml if present).")
+DomainOpt = typer.Option(None, "--domain", metavar="DOMAIN", help="The service's domain, e.g. api.example.com.")
+ClusterOpt = typer.Option(None, "--cluster", metavar="CLUSTER", help="ECS cluster name or ARN.")
+ServiceOpt = typer.Option(None, "--service", metavar="SERVICE", help="ECS service name.")
+
+# What an option's value is, in ``--help``: typer's own default shows the Python type (``<str>``, ``<list[str]>``).
+METAVARS = {
+    "--playbook": "NAME|FILE", "--scenario": "NAME|FILE", "--output": "FILE", "--plan": "FILE", "--plan-out": "FILE",
+    "--format": "FORMAT", "--fail-on": "SEVERITY", "--checks-dir": "DIR", "--out-dir": "DIR", "--out": "DIR",
+    "--only": "FIX_ID", "--check": "CHECK_ID", "--expect-account": "ACCOUNT_ID", "--notify-webhook": "URL",
+    "--origin": "ORIGIN", "--host": "HOST", "--image": "IMAGE_URI", "--model-uri": "URI", "--env": "KEY=VALUE",
+    "--steps": "PERCENTS", "--symptom": "SYMPTOM", "--strategy": "STRATEGY", "--mode": "MODE", "--kind": "KIND",
+    "--memory": "MIB", "--cpu": "UNITS", "--limit": "N", "--concurrency": "N",
+}
+
+
+def readable_metavars(app: Any) -> None:
+    """Give every option and argument of ``app`` (and its sub-apps) that names no metavar a readable one: from
+    ``METAVARS``, else SECONDS for a time, N for a count, else the option's name in capitals (DOMAIN, CHANGE_ID).
+    Flags keep none. Runs once, when the CLI registers its commands (it only sets attributes)."""
+    import inspect
+
+    from typer.models import ArgumentInfo, OptionInfo
+
+    def fill(callback: Any) -> None:
+        if callback is None:
+            return
+        for name, param in inspect.signature(callback).parameters.items():
+            info = param.default
+            if not isinstance(info, (OptionInfo, ArgumentInfo)) or info.metavar is not None:
+                continue
+            if isinstance(info.default, bool):
+                continue  # a flag takes no value
+            if isinstance(info, ArgumentInfo):
+                continue  # arguments: their name in capitals (_arguments_without_python_types)
+            long = next((d for d in info.param_decls or () if d.startswith("--")), "--" + name.replace("_", "-"))
+            if long in METAVARS:
+                info.metavar = METAVARS[long]
+            elif isinstance(info.default, float) or "timeout" in long or "deadline" in long:
+                info.metavar = "SECONDS"
+            elif isinstance(info.default, int):
+                info.metavar = "N"
+            else:
+                info.metavar = long[2:].upper().replace("-", "_")
+
+    _arguments_without_python_types()
+
+    def walk(typer_app: Any) -> None:
+        fill(getattr(typer_app.registered_callback, "callback", None))
+        for cmd in typer_app.registered_commands:
+            fill(cmd.callback)
+        for group in typer_app.registered_groups:
+            if group.typer_instance is not None:
+                walk(group.typer_instance)
+
+    walk(app)
 
 
 def say(message: str) -> None:
@@ -31,7 +86,7 @@ def say(message: str) -> None:
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ShineOpsError into one line on stderr and the contract's exit code; never a traceback."""
+    """Turn ShineOpsError into one line on stderr and its documented exit code; never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -81,13 +136,13 @@ def settings_from(config: Any, sandbox_state: Optional[dict] = None) -> Any:
 
     cfg = dict((sandbox_state or {}).get("target") or {})  # the scenario's expectations, then the file's
     cfg.update(config.data if config is not None else {})
-    defaults = Settings()
-    return Settings(health_path=cfg.get("health_path", defaults.health_path),
-                    service_paths=list(cfg.get("service_paths", defaults.service_paths)),
-                    startup_budget_s=cfg.get("startup_budget_s", defaults.startup_budget_s),
-                    latency_budget_s=cfg.get("latency_budget_s", defaults.latency_budget_s),
-                    frontend_origins=list(cfg.get("frontend_origins", defaults.frontend_origins)),
-                    serves_reference_api=bool(cfg.get("serves_reference_api", defaults.serves_reference_api)),
+    def listed(key: str) -> list[str] | None:
+        return list(cfg[key]) if cfg.get(key) is not None else None
+
+    return Settings(health_path=cfg.get("health_path"), service_paths=listed("service_paths"),
+                    startup_budget_s=cfg.get("startup_budget_s"), latency_budget_s=cfg.get("latency_budget_s"),
+                    frontend_origins=listed("frontend_origins"),
+                    serves_reference_api=bool(cfg.get("serves_reference_api", False)),
                     declared=dict(cfg.get("declared") or {}))
 
 
@@ -117,3 +172,16 @@ def write_output(text: str, output: Optional[str]) -> None:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+
+
+def _arguments_without_python_types() -> None:
+    """typer lists an argument as ``name <str>`` (``{name}`` in the usage line): the name in capitals says what
+    to give (CHANGE_ID, FILES), as for options, without the Python type."""
+    from typer.core import TyperArgument
+
+    if getattr(TyperArgument, "_shine_ops_readable", False) or not hasattr(TyperArgument, "display_type_rich"):
+        return
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign,assignment]
+    TyperArgument.display_name_raw = property(  # type: ignore[assignment]
+        lambda self: self.metavar if self.metavar is not None else (self.name or "").upper())
+    TyperArgument._shine_ops_readable = True  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""``shine-ops diagnose``: collect once, run a playbook, report, and exit as the contract says."""
+"""``shine-ops diagnose``: collect once, run a playbook, report, and exit with the documented code."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def diagnose(
     cluster: Optional[str] = ClusterOpt,
     service: Optional[str] = ServiceOpt,
     playbook: str = typer.Option("snail-trail", "--playbook", help="Playbook name or YAML file."),
-    fmt: str = typer.Option("table", "--format", help="table, json, markdown or junit."),
+    fmt: str = typer.Option("table", "--format",
+                            help="table, json, markdown, junit or html (one self-contained page)."),
     output: Optional[str] = typer.Option(None, "--output", help="Write the report to this file."),
     fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 when a check fails at or above this severity."),
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip live DNS/HTTP probes."),
@@ -79,9 +80,13 @@ def diagnose(
     elif all_services:
         if domain or cluster or service:
             raise UsageError("--all diagnoses every service: drop --domain/--cluster/--service")
-        from shine_ops.topology.collect import services_behind_load_balancers
+        from shine_ops.engine.runner import needed_areas
+        from shine_ops.topology.shared import AccountSource
 
-        targets = services_behind_load_balancers(aws)
+        aws.use_retry_mode("adaptive")  # hundreds of calls against one account: slow down when it throttles
+        source = AccountSource(aws)  # the account read once; each service's path resolved from it
+        source.prefetch(needed_areas(pb))
+        targets = source.services_behind_load_balancers()
         if not targets:
             raise UsageError("no ECS service behind a load balancer in this account and region")
         say(f"diagnosing {len(targets)} services")
@@ -89,14 +94,15 @@ def diagnose(
         targets = [target_from(domain, cluster, service, cfg, st)]
     from shine_ops.aws import ApiCalls
 
-    reports = []
-    for target in targets:
-        aws.calls = ApiCalls()  # each report counts its own calls
-        report = run(aws, target, pb, settings, progress=None, probes=probes, suppressions=cfg.suppressions)
+    if all_services:
+        reports = _diagnose_all(aws, source, targets, pb, settings, probes, cfg.suppressions)
+    else:
+        aws.calls = ApiCalls()  # the report counts its own calls
+        reports = [run(aws, targets[0], pb, settings, progress=None, probes=probes, suppressions=cfg.suppressions)]
+    for report in reports:
         for note in report.notes:  # the table prints its notes itself
             if fmt != "table" or output:
                 say("note: " + note)
-        reports.append(report)
     color = output is None and _stdout_tty()
     if all_services:
         from shine_ops.report import render_many
@@ -106,6 +112,23 @@ def diagnose(
         write_output(render(reports[0], fmt, color=color), output)
     failing = any(r.failing_at_or_above(fail_on) for r in reports)
     raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+def _diagnose_all(aws, source, targets, pb, settings, probes, suppressions) -> list:
+    """Every target's path from the one account read, several at once, a progress bar on a terminal; each
+    report's ``api_calls`` are the shared read's, with ``shared: {targets, total}``."""
+    from shine_ops.engine.runner import run
+    from shine_ops.progress import ProgressBar
+    from shine_ops.topology.shared import for_each, shared_api_calls
+
+    with ProgressBar(len(targets), "diagnosing") as bar:
+        reports = for_each(lambda t: run(aws, t, pb, settings, progress=None, probes=probes, suppressions=suppressions,
+                                         source=source), targets,
+                           done=lambda _i, r: bar.advance(f"{r.target.get('cluster')}/{r.target.get('service')}"))
+    calls = shared_api_calls(aws, len(reports))
+    for r in reports:
+        r.api_calls = calls
+    return reports
 
 
 def _stdout_tty() -> bool:

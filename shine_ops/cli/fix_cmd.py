@@ -18,6 +18,12 @@ PlanOutOpt = typer.Option(None, "--plan-out", help="Save the plan (JSON, with it
 PlanFileOpt = typer.Option(None, "--plan", help="Apply exactly this saved plan.")
 OnlyOpt = typer.Option(None, "--only", help="Only this fix id (repeatable).")
 ExpectAccountOpt = typer.Option(None, "--expect-account", help="Refuse to run in any other account.")
+WaitOpt = typer.Option(False, "--wait", help="After the changes verify, wait until the targets are healthy and the "
+                                             "live health check passes through the domain; report the time to green.")
+WaitTimeoutOpt = typer.Option(300.0, "--wait-timeout", metavar="SECONDS",
+                              help="How long --wait waits; then exit 1 naming what is not green (nothing is rolled "
+                                   "back).")
+NoProbeOpt = typer.Option(False, "--no-probe", help="With --wait: no live probes (wait for healthy targets only).")
 
 fix_app = typer.Typer(help="Plan and apply repairs: a plan first, then apply, verify, journal, rollback.",
                       no_args_is_help=True)
@@ -78,6 +84,9 @@ def alb_ecs(
     plan_file: Optional[str] = PlanFileOpt,
     only: Optional[List[str]] = OnlyOpt,
     expect_account: Optional[str] = ExpectAccountOpt,
+    wait: bool = WaitOpt,
+    wait_timeout: float = WaitTimeoutOpt,
+    no_probe: bool = NoProbeOpt,
     config: Optional[str] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
@@ -86,7 +95,12 @@ def alb_ecs(
 ) -> None:
     """Plan the repairs for every failing check that has a fix; change nothing without --apply."""
     from shine_ops.engine.runner import load_catalogue
+    from shine_ops.errors import UsageError
 
+    if wait and not apply:
+        raise UsageError("--wait waits for traffic after changes: it needs --apply")
+    if not wait_timeout > 0:
+        raise UsageError(f"--wait-timeout must be positive, not {wait_timeout:g}")
     cfg, aws, st, ident = open_account(config, profile, region, endpoint_url, sandbox, expect_account, apply, yes)
     settings = settings_from(cfg, st)
     catalogue = load_catalogue()
@@ -96,11 +110,32 @@ def alb_ecs(
 
     store = store_for(cfg, aws, ident.get("Arn"))
     journal = store.open(lock=apply)
+    applied: dict = {}  # present_and_apply says whether the changes verified (or nothing needed changing)
     try:
-        _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,
-                          plan_file, only)
-    finally:
-        store.close()
+        try:
+            _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes,
+                              plan_out, plan_file, only, applied)
+        finally:
+            store.close()  # the journal's lock is not held while waiting for traffic
+    except typer.Exit:
+        if not (wait and applied.get("ok")):
+            raise
+        _wait_for_traffic(aws, target, settings, catalogue, st, probes_on=not no_probe, timeout_s=wait_timeout)
+
+
+def _wait_for_traffic(aws, target, settings, catalogue, st, *, probes_on: bool, timeout_s: float) -> None:
+    """--wait: until the targets are healthy and the live health probe passes; exit 0 green, 1 not (no rollback)."""
+    from shine_ops.fixes.wait import report_lines, run_traffic_checks, traffic_checks, wait_for_traffic
+    from shine_ops.watch import live_probes
+
+    checks = traffic_checks(probes_on)
+    probes = live_probes(settings, st, enabled=probes_on) if probes_on else None
+    say(f"waiting up to {timeout_s:g} s for traffic: {', '.join(checks)} must pass")
+    result = wait_for_traffic(lambda: run_traffic_checks(aws, target, settings, catalogue, probes, checks),
+                              timeout_s=timeout_s, say=say)
+    for line in report_lines(result, timeout_s):
+        typer.echo(line)
+    raise typer.Exit(result.exit_code)
 
 
 def open_account(config, profile, region, endpoint_url, sandbox, expect_account, apply: bool, yes: bool):
@@ -119,7 +154,7 @@ def open_account(config, profile, region, endpoint_url, sandbox, expect_account,
 
 
 def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,
-                      plan_file, only) -> None:
+                      plan_file, only, applied: dict | None = None) -> None:
     from shine_ops.errors import UsageError
     from shine_ops.fixes.apply import Applier, make_plan
 
@@ -142,7 +177,7 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
         plan, _ = make_plan(aws, target, settings, catalogue, only=only, endpoint=endpoint)
 
     def verify(fp) -> dict[str, str]:
-        return _evaluate_now(aws, target, settings, catalogue, fp.verify)
+        return verify_configuration(aws, target, settings, catalogue, fp.verify)
 
     def gate(fp) -> str | None:
         if fp.fix != "route53.point-alias-to-service-alb":
@@ -152,12 +187,14 @@ def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target,
         bad = {c: s for c, s in _evaluate_now(aws, target, settings, catalogue, GATE_CHECKS).items() if s == "fail"}
         return f"the load balancer does not pass its own checks yet ({', '.join(bad)})" if bad else None
 
-    present_and_apply(aws, applier, plan, apply=apply, yes=yes, plan_out=plan_out, verify=verify, gate=gate)
+    present_and_apply(aws, applier, plan, apply=apply, yes=yes, plan_out=plan_out, verify=verify, gate=gate,
+                      applied=applied)
 
 
 def present_and_apply(aws, applier, plan, *, apply: bool, yes: bool, plan_out: str | None, verify,
-                      gate=None) -> None:
-    """Print (and save) the plan; with --apply, confirm, apply, verify and report. Always exits."""
+                      gate=None, applied: dict | None = None) -> None:
+    """Print (and save) the plan; with --apply, confirm, apply, verify and report. Always exits. ``applied["ok"]``
+    says whether, with --apply, everything verified or nothing needed changing (what --wait waits after)."""
     typer.echo(render_plan(plan), nl=False)
     if plan_out:
         with open(plan_out, "w", encoding="utf-8") as fh:
@@ -175,6 +212,8 @@ def present_and_apply(aws, applier, plan, *, apply: bool, yes: bool, plan_out: s
     if not plan.changes:
         typer.echo("nothing to change")
         calls_line()
+        if applied is not None:
+            applied["ok"] = True
         raise typer.Exit(0)
     say(f"about to change account {plan.account}, region {plan.region}, "
         f"endpoint {plan.endpoint or 'AWS default'}")
@@ -187,6 +226,8 @@ def present_and_apply(aws, applier, plan, *, apply: bool, yes: bool, plan_out: s
     typer.echo(f"apply {result.apply_id}: {result.status}, {len(result.applied)} change(s) applied"
                + (f"; undo with: shine-ops rollback {result.apply_id}" if result.applied else ""))
     calls_line()
+    if applied is not None:
+        applied["ok"] = result.exit_code == 0
     raise typer.Exit(result.exit_code)
 
 
@@ -236,6 +277,16 @@ def verify_playbook(catalogue, checks: list[str]):
     return Playbook(name="verify", description="", entries=[
         PlaybookEntry(check=catalogue.checks[c], severity=catalogue.checks[c].severity, params=catalogue.checks[c].params)
         for c in checks])
+
+
+def verify_configuration(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
+    """Collect again and judge the configuration a fix changed: target health, reason codes and service events
+    still predate the change (health converges over interval x healthy threshold), so the checks run in
+    ``settling`` mode, and a check that no longer fails verifies (it may now lack evidence to pass)."""
+    import dataclasses
+
+    verdicts = _evaluate_now(aws, target, dataclasses.replace(settings, settling=True), catalogue, checks)
+    return {c: ("pass" if s in ("pass", "warn", "skip") else s) for c, s in verdicts.items()}
 
 
 def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:

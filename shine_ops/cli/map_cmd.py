@@ -1,16 +1,19 @@
-"""``shine-ops map``: draw the request path as a tree, each node marked by its checks."""
+"""``shine-ops map``: draw the request path as a tree or a diagram (Mermaid, DOT, SVG), marked by its checks."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 
 from shine_ops.cli import app
 from shine_ops.cli.common import (ClusterOpt, ConfigOpt, DomainOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt,
                                   ServiceOpt, choice, connect, guarded, settings_from, target_from, write_output)
+
+FORMATS = ("tree", "json", "mermaid", "dot", "svg")
+PROBE_BUDGET_S = 10.0
 
 
 @app.command("map")
@@ -19,11 +22,13 @@ def map_cmd(
     domain: Optional[str] = DomainOpt,
     cluster: Optional[str] = ClusterOpt,
     service: Optional[str] = ServiceOpt,
-    fmt: str = typer.Option("tree", "--format", help="tree or json."),
+    fmt: str = typer.Option("tree", "--format", help="tree, json, mermaid (flowchart text), dot (Graphviz) or svg "
+                                                     "(a picture; failing links red, root causes numbered)."),
     output: Optional[str] = typer.Option(None, "--output", help="Write to this file."),
     all_lbs: bool = typer.Option(False, "--all", help="The whole account: every domain -> load balancer -> rules -> "
                                                       "target groups -> services, and every load balancer with the "
                                                       "records that reach it (none: orphaned)."),
+    no_probe: bool = typer.Option(False, "--no-probe", help="Skip live DNS/HTTP probes (their checks are skipped)."),
     config: Optional[str] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
     region: Optional[str] = RegionOpt,
@@ -35,19 +40,24 @@ def map_cmd(
     from shine_ops.engine.runner import load_catalogue, run
     from shine_ops.topology.tree import build_tree, render_tree
 
-    choice(fmt, ("tree", "json"), "--format")
+    choice(fmt, FORMATS, "--format")
+    if all_lbs and fmt not in ("tree", "json"):
+        from shine_ops.errors import UsageError
+
+        raise UsageError(f"--format {fmt} draws one request path; --all prints tree or json")
     cfg = load_config(config)
     pb = load_catalogue().load_playbook("snail-trail")
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
     if all_lbs:
-        if domain or cluster or service:
-            from shine_ops.errors import UsageError
+        from shine_ops.errors import UsageError
 
+        if domain or cluster or service:
             raise UsageError("--all maps the whole account: drop --domain/--cluster/--service")
         from shine_ops.topology.account import collect_account
         from shine_ops.topology.ownership import build_ownership, render_ownership
 
-        snap = collect_account(aws)
+        aws.use_retry_mode("adaptive")  # one account read of many calls: slow down when the account throttles
+        snap = collect_account(aws)  # the bulk reads, side by side (topology/account.py)
         own = build_ownership(snap)
         if fmt == "json":
             write_output(json.dumps({"schema": "shine-ops.map-all/v1", "account": snap.account, "region": snap.region,
@@ -57,11 +67,43 @@ def map_cmd(
         return
     from shine_ops.topology.collect import AREAS
 
-    report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings_from(cfg, st), areas=set(AREAS))
+    settings = settings_from(cfg, st)
+    report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings, areas=set(AREAS),
+                 probes=_probes(settings, st, enabled=not no_probe), suppressions=cfg.suppressions)
+    from shine_ops.report.diagram import build_diagram
+
+    # the snail-trail's verdicts colour the picture: the same root causes, in the same order, as diagnose
+    diagram = build_diagram(report.snapshot, report.request_path, report.findings, report.root_causes)
+    if fmt in ("mermaid", "dot", "svg"):
+        from shine_ops.report.diagram_text import render_dot, render_mermaid
+        from shine_ops.report.svg import render_svg
+
+        write_output({"mermaid": render_mermaid, "dot": render_dot, "svg": render_svg}[fmt](diagram), output)
+        return
     marks = {h["hop"]: h["status"] for h in report.path}
     tree = build_tree(report.snapshot, report.request_path, marks)
     if fmt == "json":
         write_output(json.dumps({"schema": "shine-ops.map/v1", "target": report.target, "tree": tree,
-                                 "api_calls": report.api_calls}, indent=2) + "\n", output)
+                                 "diagram": diagram.to_json(), "api_calls": report.api_calls}, indent=2) + "\n",
+                     output)
     else:
         write_output(render_tree(tree, color=output is None and sys.stdout.isatty()), output)
+
+
+def _probes(settings: Any, sandbox_state: Optional[dict], enabled: bool) -> Callable[[Any, Any], dict[str, Any]]:
+    """The live evidence diagnose gathers (DNS, then HTTP through the domain) in one 10 s budget; off with
+    --no-probe, when their checks skip and say so."""
+    def probes(snap: Any, path: Any) -> dict[str, Any]:
+        import time
+
+        from shine_ops.probes.dns import names_to_resolve, probe_dns
+        from shine_ops.probes.service import probe_service
+
+        started = time.monotonic()
+        dns = probe_dns(path.domain, names_to_resolve(snap, path), resolver=None, timeout_s=PROBE_BUDGET_S / 2,
+                        enabled=enabled, sandbox_state=sandbox_state)
+        left = max(0.1, PROBE_BUDGET_S - (time.monotonic() - started))
+        return {"dns": dns, "service": probe_service(path.domain, settings, timeout_s=left, enabled=enabled,
+                                                     sandbox_state=sandbox_state)}
+
+    return probes

@@ -54,7 +54,6 @@ def validate(files: List[str] = typer.Argument(..., help="Playbook or check YAML
     from shine_ops.engine.runner import load_catalogue
     from shine_ops.engine.yamlload import load_located
     from shine_ops.errors import EXIT_USAGE, ConfigError
-    from shine_ops.evaluators import REGISTRY
 
     cat = load_catalogue(checks_dirs(checks_dir, load_config(config)))
     failed = 0
@@ -62,7 +61,7 @@ def validate(files: List[str] = typer.Argument(..., help="Playbook or check YAML
         try:
             doc = load_located(f)
             if isinstance(doc.data, dict) and "evaluator" in doc.data:
-                cat._check_from(doc, REGISTRY)
+                cat.check_from(doc)
                 typer.echo(f"{f}: valid check")
             else:
                 pb = cat.playbook_from(doc)
@@ -77,9 +76,11 @@ def validate(files: List[str] = typer.Argument(..., help="Playbook or check YAML
 @playbook_app.command("schema")
 @guarded
 def schema(kind: str = typer.Option("playbook", "--kind", help="playbook or check.")) -> None:
-    """Print the JSON Schema of playbooks (or of checks) for editors."""
+    """Print the JSON Schema of playbooks (or of checks, with each evaluator's params) for editors."""
     from shine_ops.cli.common import choice
-    from shine_ops.engine.schemas import CHECK_SCHEMA, PLAYBOOK_SCHEMA
+    from shine_ops.engine.schemas import PLAYBOOK_SCHEMA, check_schema_with_params
+    from shine_ops.evaluators import load_builtin
 
     choice(kind, ("playbook", "check"), "--kind")
-    typer.echo(json.dumps(PLAYBOOK_SCHEMA if kind == "playbook" else CHECK_SCHEMA, indent=2))
+    typer.echo(json.dumps(PLAYBOOK_SCHEMA if kind == "playbook" else check_schema_with_params(load_builtin()),
+                          indent=2))

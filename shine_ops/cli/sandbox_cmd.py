@@ -62,5 +62,7 @@ def scenarios() -> None:
     """List the scenarios the sandbox can seed."""
     from shine_ops.sandbox.scenario import describe_scenarios
 
-    for name, desc in describe_scenarios():
-        typer.echo(f"{name:24} {desc}")
+    rows = [(name, " ".join(str(desc).split())) for name, desc in describe_scenarios()]  # one line each
+    width = max((len(name) for name, _ in rows), default=0)  # the longest name sets the column: nothing misaligns
+    for name, desc in rows:
+        typer.echo(f"{name:<{width}}  {desc}")

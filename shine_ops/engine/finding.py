@@ -48,14 +48,15 @@ class Finding:
     explained_by: list[str] = field(default_factory=list)
     suppressed: dict[str, Any] | None = None
     hop: str = ""
+    references: list[str] = field(default_factory=list)  # the check's: AWS documentation URLs, incident ids
 
     @classmethod
     def from_outcome(cls, check: str, title: str, severity: str, outcome: Outcome, *,
-                     fix: str | None = None, hop: str = "") -> "Finding":
+                     fix: str | None = None, hop: str = "", references: list[str] | None = None) -> "Finding":
         return cls(check=check, title=title, status=outcome.status, severity=severity,
                    summary=outcome.summary, resources=list(dict.fromkeys(outcome.resources)),
                    expected=outcome.expected, actual=outcome.actual, evidence=outcome.evidence,
-                   fix=fix if outcome.status == "fail" else None, hop=hop)
+                   fix=fix if outcome.status == "fail" else None, hop=hop, references=list(references or []))
 
     @property
     def simulated(self) -> bool:
@@ -71,4 +72,6 @@ class Finding:
             data["explained_by"] = self.explained_by
         if self.suppressed is not None:
             data["suppressed"] = self.suppressed
+        if self.references:  # optional: readers that do not know it ignore it
+            data["references"] = self.references
         return data

@@ -9,14 +9,13 @@ from typing import Any, Callable
 from shine_ops import __version__
 from shine_ops.engine.catalogue import Catalogue, Playbook
 from shine_ops.engine.finding import Finding, Outcome, severity_at_least
-from shine_ops.evaluators import REGISTRY, Context, Settings
+from shine_ops.evaluators import HOPS, REGISTRY, Context, Settings
 from shine_ops.topology.collect import Collector, Target
 from shine_ops.topology.path import RequestPath
 from shine_ops.topology.snapshot import Snapshot
 
 REPORT_SCHEMA = "shine-ops.report/v1"
-HOP_ORDER = ["dns", "load_balancer", "listener", "target_group", "targets", "service", "task_definition",
-             "network", "app", "account"]
+HOP_ORDER = list(HOPS)  # request-path order; the evaluators' declarations name these
 
 
 @dataclass
@@ -63,18 +62,10 @@ def evaluate(playbook: Playbook, ctx: Context) -> list[Finding]:
     for entry in playbook.entries:
         chk = entry.check
         ev = REGISTRY.get(chk.evaluator)
-        needs = set(ev.needs if ev else ())
-        if chk.evaluator == "jmespath":
-            from shine_ops.evaluators.generic import KIND_AREAS
-
-            needs.add(KIND_AREAS.get(entry.params.get("resource"), "ecs"))
-        failed_areas = sorted(a for a in needs if a in ctx.snapshot.errors)
-        if failed_areas:
-            err = ctx.snapshot.errors[failed_areas[0]]
-            what = f"{err.operation} was denied: grant {err.iam_action}" if err.access_denied else str(err)
-            outcome = Outcome("error", f"Could not evaluate: {what}.",
-                              evidence={"error": {"operation": err.operation, "code": err.code,
-                                                  "iam_action": err.iam_action}})
+        needs = set(ev.needs_for(entry.params) if ev else ())
+        failed = failed_needs(needs, ctx.snapshot.errors)
+        if failed:
+            outcome = contained_error(failed)
         elif ev is None:
             outcome = Outcome("error", f"No evaluator named {chk.evaluator!r} is registered.")
         else:
@@ -82,7 +73,8 @@ def evaluate(playbook: Playbook, ctx: Context) -> list[Finding]:
                 outcome = ev.fn(ctx, entry.params)
             except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
                 outcome = Outcome("error", f"The evaluator failed: {type(exc).__name__}: {exc}.")
-        f = Finding.from_outcome(chk.id, chk.title, entry.severity, outcome, fix=chk.fix, hop=chk.hop)
+        f = Finding.from_outcome(chk.id, chk.title, entry.severity, outcome, fix=chk.fix,
+                                 hop=ev.hop_for(entry.params) if ev else chk.hop, references=chk.references)
         findings.append(f)
     failing = {f.check for f in findings if f.status == "fail"}
     by_id = {e.check.id: e.check for e in playbook.entries}
@@ -90,6 +82,32 @@ def evaluate(playbook: Playbook, ctx: Context) -> list[Finding]:
         if f.status == "fail":
             f.explained_by = [c for c in by_id[f.check].consequence_of if c in failing]
     return findings
+
+
+def failed_needs(needs: set[str], errors: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The failed reads among a check's ``needs``: an area, its umbrella (``network`` for ``nacls``), or any part
+    of an umbrella it declares. Only these turn the check into ``error``; every other check still runs."""
+    from shine_ops.topology.collect import AREA_PARTS
+
+    related: set[str] = set()
+    for area in needs:
+        related.add(area)
+        related.update(AREA_PARTS.get(area, ()))
+        related.update(u for u, parts in AREA_PARTS.items() if area in parts)
+    return [(a, errors[a]) for a in sorted(related) if a in errors]
+
+
+def contained_error(failed: list[tuple[str, Any]]) -> Outcome:
+    """The ``error`` finding of a check whose data could not be read: the call (and the resource) in our words,
+    the IAM action to grant where it was denied, and the error's class and code as evidence."""
+    area, err = failed[0]
+    what = err.in_our_words() if hasattr(err, "in_our_words") else str(err)
+    evidence = {"error": {"area": area, **(err.evidence() if hasattr(err, "evidence") else {"message": str(err)})}}
+    if len(failed) > 1:
+        evidence["other_failed_areas"] = {a: e.evidence() if hasattr(e, "evidence") else str(e) for a, e in failed[1:]}
+    resources = list(dict.fromkeys(r for _, e in failed for r in getattr(e, "resources", [])))
+    return Outcome("error", f"Could not evaluate: {what}.", resources=resources,
+                   actual=f"{area} could not be read", evidence=evidence)
 
 
 def path_hops(snap: Snapshot, path: RequestPath, findings: list[Finding]) -> list[dict[str, Any]]:
@@ -116,6 +134,11 @@ def path_hops(snap: Snapshot, path: RequestPath, findings: list[Finding]) -> lis
     if path.service:
         tgs = [snap.tg_name(t) for t in path.service.target_group_arns]
         hops.append({"hop": "target_group", "resource": ", ".join(tgs), "status": status("target_group")})
+        targets = [f"{t.id}:{t.port}" for a in path.service.target_group_arns if a in snap.target_groups
+                   for t in snap.target_groups[a].targets or []]
+        if targets or any(f.hop == "targets" for f in findings):
+            hops.append({"hop": "targets", "resource": ", ".join(targets) or "none registered",
+                         "status": status("targets")})
         hops.append({"hop": "service", "resource": path.service.key, "status": status("service")})
         td = path.task_definition(snap)
         if td:
@@ -129,15 +152,12 @@ def path_hops(snap: Snapshot, path: RequestPath, findings: list[Finding]) -> lis
 
 
 def needed_areas(playbook: Playbook) -> set[str]:
+    """The snapshot areas the playbook's evaluators declare they read (with each entry's params)."""
     areas: set[str] = set()
-    from shine_ops.evaluators.generic import KIND_AREAS
-
     for e in playbook.entries:
         ev = REGISTRY.get(e.check.evaluator)
         if ev:
-            areas |= set(ev.needs)
-        if e.check.evaluator == "jmespath":
-            areas.add(KIND_AREAS.get(e.params.get("resource"), "ecs"))
+            areas |= set(ev.needs_for(e.params))
     return areas
 
 
@@ -145,7 +165,7 @@ def is_account_playbook(playbook: Playbook) -> bool:
     """True when the playbook's checks read the account-wide snapshot (``tortoise``): it needs no target.
 
     Account checks and request-path checks cannot share one playbook (one run collects one kind of snapshot)."""
-    kinds = {"account" in (REGISTRY[e.check.evaluator].needs if e.check.evaluator in REGISTRY else ())
+    kinds = {"account" in (REGISTRY[e.check.evaluator].needs_for(e.params) if e.check.evaluator in REGISTRY else ())
              for e in playbook.entries}
     if kinds == {True, False}:
         from shine_ops.errors import UsageError
@@ -179,7 +199,9 @@ def run_account(aws: Any, playbook: Playbook, settings: Settings | None = None,
 def run(aws: Any, target: Target | None, playbook: Playbook, settings: Settings | None = None,
         progress: Callable[[str], None] | None = None,
         probes: Callable[[Snapshot, RequestPath], dict[str, Any]] | None = None,
-        areas: set[str] | None = None, suppressions: list[Any] | None = None) -> Report:
+        areas: set[str] | None = None, suppressions: list[Any] | None = None, source: Any = None) -> Report:
+    """Collect the target's request path (from ``source`` when given: a read shared by many targets, see
+    ``topology.shared``), evaluate the playbook and report."""
     if is_account_playbook(playbook):  # account-wide (tortoise): any target is beside the point
         return run_account(aws, playbook, settings, progress=progress, suppressions=suppressions)
     if target is None:
@@ -187,7 +209,8 @@ def run(aws: Any, target: Target | None, playbook: Playbook, settings: Settings 
 
         raise UsageError("nothing to diagnose", hint="give --domain, or --cluster and --service")
     started = time.monotonic()
-    collector = Collector(aws, areas=areas or needed_areas(playbook), progress=progress)
+    collector = Collector(aws, areas=areas or needed_areas(playbook), progress=progress,
+                          service_paths=settings.service_paths if settings else None, source=source)
     snap, path = collector.collect(target)
     ctx = Context(snapshot=snap, path=path, settings=settings or Settings(),
                   probes=probes(snap, path) if probes else {})

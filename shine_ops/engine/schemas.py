@@ -18,13 +18,14 @@ CHECK_SCHEMA: dict = {
         "title": {"type": "string", "minLength": 3},
         "severity": {"enum": list(SEVERITIES)},
         "evaluator": {"type": "string", "minLength": 1, "description": "A registered evaluator name"},
-        "params": {"type": "object"},
-        "fix": {"type": ["string", "null"], "pattern": ID_PATTERN},
+        "params": {"type": "object", "description": "The params its evaluator declares (shine-ops playbook schema "
+                                                     "--kind check lists them per evaluator)"},
         "explanation": {"type": "string", "description": "Why it matters and what to do, for the report"},
         "consequence_of": {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN},
                            "description": "Checks whose failure explains this one (then it is no root cause)"},
-        "hop": {"type": "string"},
-        "references": {"type": "array", "items": {"type": "string"}},
+        "references": {"type": "array", "items": {"type": "string", "minLength": 1},
+                       "description": "AWS documentation URLs, and ids of the recorded incident (FM-nn, NOTE-...) "
+                                      "that shine-ops checks show resolves"},
     },
 }
 
@@ -38,7 +39,6 @@ PLAYBOOK_SCHEMA: dict = {
     "properties": {
         "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "description": {"type": "string"},
-        "inputs": {"type": "array", "items": {"enum": ["domain", "cluster", "service"]}},
         "checks": {
             "type": "array", "minItems": 1,
             "items": {"oneOf": [
@@ -49,8 +49,18 @@ PLAYBOOK_SCHEMA: dict = {
                                 "params": {"type": "object"}}},
             ]},
         },
-        "fix_policy": {"type": "object", "properties": {
-            "allow": {"type": "array", "items": {"type": "string"}},
-            "order": {"type": "array", "items": {"type": "string"}}}},
     },
 }
+
+
+def check_schema_with_params(registry: dict) -> dict:
+    """The check schema with each registered evaluator's params schema (for editors: ``playbook schema --kind
+    check``). The catalogue validates params the same way (``catalogue.validate_params``)."""
+    import copy
+
+    schema = copy.deepcopy(CHECK_SCHEMA)
+    schema["properties"]["evaluator"] = {"enum": sorted(registry), "description": "A registered evaluator name"}
+    schema["allOf"] = [{"if": {"properties": {"evaluator": {"const": name}}, "required": ["evaluator"]},
+                        "then": {"properties": {"params": ev.params_schema()}}}
+                       for name, ev in sorted(registry.items())]
+    return schema

@@ -3,6 +3,8 @@ enough for the slowest request the service is allowed to take."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from shine_ops.engine.finding import Outcome
 from shine_ops.evaluators import Context, evaluator, skip
 from shine_ops.topology.model import LoadBalancer, SgRule
@@ -172,7 +174,10 @@ def sg_allows_listener(ctx: Context, params: dict) -> Outcome:
 
 
 def idle_timeout_of(lb: LoadBalancer) -> tuple[int | None, bool]:
-    """(seconds, defaulted): the idle timeout, and whether it is AWS's default because the attribute is absent."""
+    """(seconds, defaulted): the idle timeout, and whether it is AWS's default because the attribute is absent.
+
+    AWS's DescribeLoadBalancerAttributes always returns the attribute (60 unless set); moto returns it only once
+    modified, so an absent attribute is the load balancer's real timeout of 60 s, not a guess."""
     value = lb.attribute("idle_timeout.timeout_seconds")
     if value in (None, ""):
         return DEFAULT_IDLE_TIMEOUT_S, True
@@ -182,11 +187,82 @@ def idle_timeout_of(lb: LoadBalancer) -> tuple[int | None, bool]:
         return None, False
 
 
-@evaluator("alb.idle-timeout-covers-latency", needs={"elbv2", "lb_attributes"}, hop="load_balancer")
+# A slowest recorded response at or above this share of the idle timeout reaches it: the requests the load
+# balancer cut there (not recorded in TargetResponseTime) are the ones that needed longer.
+NEAR_TIMEOUT = 0.9
+DECLARE = ("declare latency_budget_s (the slowest request your app may take, in seconds) in shine-ops.yaml to "
+           "judge the idle timeout against your app's slowest request")
+
+
+@dataclass
+class IdleEvidence:
+    """What CloudWatch says about one load balancer's idle timeout, when no latency budget is declared.
+
+    ``kind``: ``cut`` (504s and a slowest response near the timeout: the timeout cuts slow requests), ``clear``
+    (requests answered, none cut), ``elsewhere`` (504s, every response far below the timeout), ``unclear``
+    (504s but no response recorded), ``none`` (nothing to judge by: no data, not collected or not readable)."""
+
+    kind: str
+    sentence: str
+    metrics: dict = field(default_factory=dict)
+
+
+def _fmt_s(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0") + " s"
+
+
+def idle_evidence(ctx: Context, lb: LoadBalancer, seconds: int | None, defaulted: bool) -> IdleEvidence:
+    """Judge one load balancer's idle timeout from its ELB 504s beside its slowest target response."""
+    from shine_ops.topology.metrics import LbMetrics
+
+    m = ctx.snapshot.lb_metrics.get(lb.arn)
+    if not isinstance(m, LbMetrics):
+        return IdleEvidence("none", f"{lb.name}: its CloudWatch metrics were not collected")
+    shown = m.to_json()
+    if m.error:
+        grant = f" (grant {m.denied_action})" if m.denied_action else ""
+        return IdleEvidence("none", f"{lb.name}: could not read its CloudWatch metrics{grant}: {m.error}", shown)
+    hours = f"{m.window_h:g} h"
+    if m.saw_nothing:
+        return IdleEvidence("none", f"{lb.name}: CloudWatch recorded no request in the last {hours}", shown)
+    timeout = (f"{seconds} s" + (" (the AWS default)" if defaulted else "")) if seconds is not None else "unreadable"
+    cut, slowest = m.elb_504 or 0, m.response_max_s
+    if not cut:
+        if slowest is None:
+            return IdleEvidence("none", f"{lb.name}: CloudWatch recorded no answered request in the last {hours}",
+                                shown)
+        answered = f"{m.responses:.0f} answered, " if m.responses else ""
+        return IdleEvidence("clear", f"{lb.name}: no request was cut in the last {hours} ({answered}slowest "
+                                     f"{_fmt_s(slowest)}, idle timeout {timeout})", shown)
+    if slowest is None:
+        return IdleEvidence("unclear", f"{lb.name} answered {cut:.0f} request(s) with its own 504 in the last {hours} "
+                                       "and no target answered any: connections the targets never accepted, or "
+                                       f"every request cut at the idle timeout ({timeout}) - cannot tell which", shown)
+    if seconds is None:
+        return IdleEvidence("none", f"{lb.name}: idle timeout {lb.attribute('idle_timeout.timeout_seconds')!r} is "
+                                    "unreadable, so its 504s cannot be compared with it", shown)
+    if slowest >= NEAR_TIMEOUT * seconds:
+        return IdleEvidence("cut", f"Load balancer {lb.name} answered {cut:.0f} request(s) with its own 504 in the "
+                                   f"last {hours} while its slowest target response took {_fmt_s(slowest)}, within "
+                                   f"{100 - NEAR_TIMEOUT * 100:.0f}% of its {timeout} idle timeout: requests that "
+                                   "need longer are cut there", shown)
+    return IdleEvidence("elsewhere", f"{lb.name}: its slowest target response in the last {hours} took "
+                                     f"{_fmt_s(slowest)}, far below its {timeout} idle timeout, so its {cut:.0f} "
+                                     "ELB 504(s) come from elsewhere (targets that did not accept a connection: "
+                                     "see sg.alb-to-task-ingress and tg.targets-healthy), not from this timeout",
+                        shown)
+
+
+@evaluator("alb.idle-timeout-covers-latency", needs={"elbv2", "lb_attributes", "lb_metrics"}, hop="load_balancer",
+           params={"latency_budget_s": {"type": "number", "exclusiveMinimum": 0}})
 def idle_timeout_covers_latency(ctx: Context, params: dict) -> Outcome:
-    """``idle_timeout.timeout_seconds`` (AWS default 60 s when the attribute is absent) is at least
-    ``latency_budget_s``, or slow requests (ML analysis) end in a 504 from the load balancer."""
-    budget = int(params.get("latency_budget_s", ctx.settings.latency_budget_s))
+    """``idle_timeout.timeout_seconds`` (AWS default 60 s when the attribute is absent) covers the slowest request.
+
+    With ``latency_budget_s`` declared: the timeout is at least that budget. Without it: CloudWatch's evidence of
+    the last hours, ELB 504s beside the slowest ``TargetResponseTime`` (requests cut at the timeout are not
+    recorded above it); without evidence the check skips and names the setting. Never judged against a
+    built-in budget."""
+    declared = params.get("latency_budget_s", ctx.settings.latency_budget_s)
     lbs = [lb for lb in path_lbs(ctx) if lb.type == "application"]
     if not lbs:
         return skip("No application load balancer is on the path (network load balancers have no idle timeout "
@@ -194,34 +270,79 @@ def idle_timeout_covers_latency(ctx: Context, params: dict) -> Outcome:
     not_collected = [lb.name for lb in lbs if lb.attributes is None]
     if len(not_collected) == len(lbs):
         return skip("The load balancers' attributes were not collected.", resources=[lb.arn for lb in lbs])
-    resources, rows, short, ok = [], [], [], []
-    for lb in lbs:
-        if lb.attributes is None:
-            continue
+    judged = [lb for lb in lbs if lb.attributes is not None]
+    resources = [lb.arn for lb in judged]
+    rows = []
+    for lb in judged:
         seconds, defaulted = idle_timeout_of(lb)
-        resources.append(lb.arn)
         rows.append({"load_balancer": lb.name, "idle_timeout_s": seconds,
                      "source": "AWS default (attribute idle_timeout.timeout_seconds absent)" if defaulted
                      else "attribute idle_timeout.timeout_seconds",
                      "raw": lb.attribute("idle_timeout.timeout_seconds")})
-        txt = f"{lb.name}: {seconds} s" + (" (AWS default; attribute not set)" if defaulted else "")
-        if seconds is None or seconds < budget:
-            short.append((lb, seconds, defaulted, txt))
-        else:
-            ok.append(txt)
-    evidence = {"latency_budget_s": budget, "load_balancers": rows, "default_s": DEFAULT_IDLE_TIMEOUT_S}
+        m = ctx.snapshot.lb_metrics.get(lb.arn)
+        if m is not None and hasattr(m, "to_json"):
+            rows[-1]["metrics"] = m.to_json()
+    evidence: dict = {"latency_budget_s": declared, "load_balancers": rows, "default_s": DEFAULT_IDLE_TIMEOUT_S}
     if not_collected:
         evidence["not_collected"] = not_collected
-    expected = f"idle timeout >= {budget} s (latency_budget_s)"
-    actual = "; ".join([t for *_, t in short] + ok)
+    if declared is None:
+        return _judge_from_evidence(ctx, judged, resources, evidence)
+    try:
+        budget = float(declared)
+    except (TypeError, ValueError):
+        return skip(f"latency_budget_s is {declared!r}, not a number of seconds: the idle timeout is not judged.",
+                    resources=resources, evidence=evidence)
+    shown_budget = f"{budget:g} s"
+    evidence["judged_by"] = "latency_budget_s (declared)"
+    short, ok = [], []
+    for lb in judged:
+        seconds, defaulted = idle_timeout_of(lb)
+        txt = f"{lb.name}: {seconds} s" + (" (AWS default; attribute not set)" if defaulted else "")
+        (short if seconds is None or seconds < budget else ok).append((lb, seconds, defaulted, txt))
+    expected = f"idle timeout >= {shown_budget} (latency_budget_s)"
+    actual = "; ".join(t for *_, t in short + ok)
+
     def sentence(lb: LoadBalancer, seconds: int | None, defaulted: bool) -> str:
         shown = (f"{seconds} s" + (" (the AWS default)" if defaulted else "") if seconds is not None
                  else f"an unreadable value {lb.attribute('idle_timeout.timeout_seconds')!r}")
-        return (f"Load balancer {lb.name} closes connections idle for {shown}, less than the {budget} s a request "
-                "may take: slow requests (ML analysis) end in a 504")
+        return (f"Load balancer {lb.name} closes connections idle for {shown}, less than the {shown_budget} a request "
+                "may take (latency_budget_s): slower requests end in a 504")
 
-    judged = verdict(ctx, [(lb.arn, sentence(lb, sec, dflt)) for lb, sec, dflt, _ in short], [])
+    verdict_ = verdict(ctx, [(lb.arn, sentence(lb, sec, dflt)) for lb, sec, dflt, _ in short], [])
+    if verdict_:
+        return Outcome(verdict_[0], verdict_[1], resources=resources, expected=expected, actual=actual,
+                       evidence=evidence)
+    return Outcome("pass", f"Idle timeout covers the {shown_budget} latency budget: {'; '.join(t for *_, t in ok)}.",
+                   resources=resources, expected=expected, actual=actual, evidence=evidence)
+
+
+def _judge_from_evidence(ctx: Context, lbs: list[LoadBalancer], resources: list[str], evidence: dict) -> Outcome:
+    """No latency budget declared: fail only where CloudWatch shows the timeout cutting slow requests."""
+    evidence["judged_by"] = "CloudWatch HTTPCode_ELB_504_Count and TargetResponseTime (latency_budget_s undeclared)"
+    found = []
+    for lb in lbs:
+        seconds, defaulted = idle_timeout_of(lb)
+        found.append((lb, idle_evidence(ctx, lb, seconds, defaulted)))
+    evidence["findings"] = {lb.name: e.kind for lb, e in found}
+    expected = ("no request cut at the idle timeout: no ELB 504s while the slowest target response nears the "
+                "timeout (latency_budget_s is not declared)")
+    actual = "; ".join(e.sentence for _, e in found)
+
+    def by(*kinds: str) -> list[tuple[LoadBalancer, IdleEvidence]]:
+        return [(lb, e) for lb, e in found if e.kind in kinds]
+
+    judged = verdict(ctx, [(lb.arn, e.sentence + " (CloudWatch HTTPCode_ELB_504_Count beside TargetResponseTime "
+                                                 "Maximum; latency_budget_s is not declared)")
+                           for lb, e in by("cut")],
+                     [e.sentence + "; " + DECLARE for _, e in by("unclear")])
     if judged:
         return Outcome(judged[0], judged[1], resources=resources, expected=expected, actual=actual, evidence=evidence)
-    return Outcome("pass", f"Idle timeout covers the {budget} s latency budget: {'; '.join(ok)}.",
-                   resources=resources, expected=expected, actual=actual, evidence=evidence)
+    if by("clear", "elsewhere"):
+        summary = "; ".join(e.sentence for _, e in by("clear", "elsewhere")) + "."
+        unseen = by("none")
+        if unseen:
+            summary += " Not judged: " + "; ".join(e.sentence for _, e in unseen) + "."
+        return Outcome("pass", f"{summary} Judged from CloudWatch; {DECLARE}.", resources=resources,
+                       expected=expected, actual=actual, evidence=evidence)
+    return skip(f"Not judged: latency_budget_s is not declared and CloudWatch gives no evidence ({actual}); "
+                f"{DECLARE}.", resources=resources, expected=expected, actual=actual, evidence=evidence)

@@ -1,6 +1,15 @@
-"""DNS hop: does the domain have a record, and does it reach the load balancer in front of the service?"""
+"""DNS hop: does the domain have a record, and does it reach the load balancer in front of the service?
+
+A domain that reaches no load balancer of the account (a VPC endpoint, CloudFront, an S3 website, API Gateway, a
+Global Accelerator, Elastic Beanstalk, an address or a name elsewhere) is a finding in itself, named by what it does
+reach (docs/aws-behaviour.md section 6): a run never ends with every check skipped and exit 0 because the path led
+nowhere shine-ops follows.
+"""
 
 from __future__ import annotations
+
+import ipaddress
+import re
 
 from shine_ops.engine.finding import Outcome
 from shine_ops.evaluators import Context, evaluator, skip
@@ -54,25 +63,35 @@ def record_exists(ctx: Context, params: dict) -> Outcome:
                            resources=resources, expected="a CNAME alone, or alias records",
                            actual=", ".join(r.label for r in simple), evidence=evidence)
     desc = "; ".join(f"{r.label} -> {r.target}" for r in recs)
-    return Outcome("pass", f"{domain} is defined in zone {', '.join(sorted(set(zone_names[r.zone_id] for r in recs)))}: {desc}.",
+    where = ", ".join(sorted(set(zone_names[r.zone_id] for r in recs)))
+    private = sorted({r.zone_id for r in recs if snap.zones[r.zone_id].private})
+    note = ""
+    if private and len(private) == len({r.zone_id for r in recs}):
+        evidence["private_zones"] = private
+        note = (f" Only in private zone{'s' if len(private) > 1 else ''} {', '.join(private)}: it answers only inside "
+                "the VPCs associated with the zone, not on the internet.")
+    return Outcome("pass", f"{domain} is defined in zone {where}: {desc}.{note}",
                    resources=resources, expected=f"a record for {domain}", actual=desc, evidence=evidence)
 
 
 @evaluator("dns.points-to-service-alb", needs={"dns"}, hop="dns")
 def points_to_service_alb(ctx: Context, params: dict) -> Outcome:
-    """Every resolution branch of the record reaches a load balancer that routes to the service."""
+    """Every resolution branch of the record reaches a load balancer that routes to the service; a domain that
+    reaches no load balancer (or none with an ECS service behind it) fails, naming what it does reach."""
     snap, path = ctx.snapshot, ctx.path
     if not path.domain:
         return skip("No domain was given and no record of this account reaches the service.")
     if not path.branches:
         return skip(f"{path.domain} has no record to follow (see dns.record-exists).")
+    evidence: dict = {"branches": [_branch_evidence(ctx, b) for b in path.branches]}
+    private = _private_note(ctx, path.branches)
+    if private:
+        evidence["private_zones"] = private[1]
     if not path.service:
-        return skip("No ECS service was found behind any load balancer, so there is no right target to compare with.")
+        return _reaches_no_service(ctx, evidence, private[0] if private else "")
     service_lbs = path.service_lb_arns(snap)
     svc = path.service
-    evidence = {"branches": [{"records": b.label, "load_balancer": _lb_name(ctx, b.lb_arn) if b.lb_arn else None,
-                              "external": b.external} for b in path.branches],
-                "service_load_balancers": [_lb_name(ctx, a) for a in service_lbs]}
+    evidence["service_load_balancers"] = [_lb_name(ctx, a) for a in service_lbs]
     if not service_lbs:
         return Outcome("fail", f"No load balancer forwards to the target groups of {svc.key}, so no record can reach it.",
                        resources=[svc.arn] + svc.target_group_arns,
@@ -88,17 +107,107 @@ def points_to_service_alb(ctx: Context, params: dict) -> Outcome:
                        expected=f"{path.domain} reaches {right}", actual="; ".join(uncovered), evidence=evidence)
     right_dns = ", ".join(snap.load_balancers[a].dns_name for a in service_lbs)
     if not stray:
-        return Outcome("pass", f"{path.domain} reaches {right}, which routes to {svc.key}.",
+        return Outcome("pass", f"{path.domain} reaches {right}, which routes to {svc.key}.{_sentence(private)}",
                        resources=[path.domain] + service_lbs, expected=f"alias to {right_dns}",
                        actual=f"alias to {right_dns}", evidence=evidence)
-    wrong = [(b, _lb_name(ctx, b.lb_arn) if b.lb_arn else b.external) for b in stray]
+    wrong = [(b, _lb_name(ctx, b.lb_arn) if b.lb_arn else reached(b.external or "")) for b in stray]
     wrong_txt = ", ".join(str(w) for _, w in wrong)
     resources = [path.domain] + [b.lb_arn for b, _ in wrong if b.lb_arn] + service_lbs
     what = "points at" if all(b.lb_arn for b in stray) else "resolves to"
     return Outcome("fail", f"{path.domain} {what} {wrong_txt}, but {svc.name} is behind {right}: "
-                           f"traffic for the domain never reaches the service.",
+                           f"traffic for the domain never reaches the service.{_sentence(private)}",
                    resources=resources, expected=f"{path.domain} aliases {right_dns}",
                    actual="; ".join(f"{b.label} -> {w}" for b, w in wrong), evidence=evidence)
+
+
+def _reaches_no_service(ctx: Context, evidence: dict, private: str) -> Outcome:
+    """No ECS service was found for the domain: what it reaches instead is the finding (contract: such a run has a
+    failing finding that says what the domain does reach, never exit 0 with every check skipped)."""
+    snap, path = ctx.snapshot, ctx.path
+    domain = path.domain or ""
+    lb_arns = path.record_lb_arns
+    parts = [f"load balancer {_lb_name(ctx, a)}" for a in lb_arns]
+    parts += [reached(b.external) for b in path.branches if not b.lb_arn and b.external]
+    parts = list(dict.fromkeys(parts))
+    what = "; ".join(parts) or "nothing shine-ops can follow"
+    resources = [domain] + lb_arns + [f"{r.zone_id}/{r.name}/{r.type}" for b in path.branches for r in b.chain[:1]]
+    resources = list(dict.fromkeys(resources))
+    note = f" {private}" if private else ""
+    if lb_arns:
+        forwards = sorted({snap.tg_name(tg) for a in lb_arns for lst in snap.listeners_of(a)
+                           for action in [lst.default_action] + [r.action for r in snap.rules_of(lst.arn)]
+                           for tg in action.forwarded_tgs})
+        evidence["target_groups_forwarded"] = forwards
+        tail = (f"; its listeners forward to {', '.join(forwards)}, which no ECS service uses" if forwards
+                else "; none of its listeners forwards to a target group")
+        return Outcome("fail", f"{domain} reaches {what}, but no ECS service of this account is behind it{tail}: "
+                               f"there is no service to diagnose on this path.{note}",
+                       resources=resources, expected=f"{domain} reaches a load balancer that routes to an ECS service",
+                       actual=what, evidence=evidence)
+    return Outcome("fail", f"{domain} reaches no load balancer of this account: it resolves to {what}.{note}",
+                   resources=resources, expected=f"{domain} reaches a load balancer of this account",
+                   actual=what, evidence=evidence)
+
+
+def _branch_evidence(ctx: Context, b: P.Branch) -> dict:
+    out = {"records": b.label, "load_balancer": _lb_name(ctx, b.lb_arn) if b.lb_arn else None, "external": b.external}
+    if b.external:
+        out["reaches"] = reached(b.external)
+    zones = sorted({r.zone_id for r in b.chain})
+    out["zones"] = [{"id": z, "name": ctx.snapshot.zones[z].name, "private": ctx.snapshot.zones[z].private}
+                    for z in zones if z in ctx.snapshot.zones]
+    return out
+
+
+def _private_note(ctx: Context, branches: list[P.Branch]) -> tuple[str, list[str]] | None:
+    """When every branch starts in a private zone: the sentence saying so, and the zones."""
+    zones = ctx.snapshot.zones
+    first = {b.chain[0].zone_id for b in branches if b.chain}
+    if not first or not all(z in zones and zones[z].private for z in first):
+        return None
+    ids = sorted(first)
+    names = ", ".join(f"{z} ({zones[z].name})" for z in ids)
+    return (f"The record is in private zone{'s' if len(ids) > 1 else ''} {names}: it answers only inside the VPCs "
+            "associated with the zone.", ids)
+
+
+def _sentence(private: tuple[str, list[str]] | None) -> str:
+    return f" {private[0]}" if private else ""
+
+
+_VPCE = re.compile(r"(vpce-[0-9a-f]+)")
+
+
+def reached(name: str) -> str:
+    """What a name or address outside the account's load balancers is, in words (docs/aws-behaviour.md section 6)."""
+    name = name.strip().rstrip(".")
+    if name.startswith("chain longer than"):
+        return f"a record chain {name}"
+    values = [v.strip() for v in name.split(",") if v.strip()]
+    try:
+        addrs = [ipaddress.ip_address(v) for v in values]
+    except ValueError:
+        addrs = []
+    if addrs:
+        return (f"the address{'es' if len(addrs) > 1 else ''} {', '.join(values)}, held by no load balancer of this "
+                "account")
+    low = name.lower()
+    if ".vpce.amazonaws.com" in low or low.startswith("vpce-"):
+        m = _VPCE.search(low)
+        return f"the VPC endpoint {m.group(1) if m else name} ({name})"
+    if low.endswith(".cloudfront.net"):
+        return f"the CloudFront distribution {name}"
+    if "s3-website" in low:
+        return f"the S3 website endpoint {name}"
+    if ".execute-api." in low:
+        return f"the API Gateway endpoint {name}"
+    if low.endswith(".awsglobalaccelerator.com"):
+        return f"the Global Accelerator {name}"
+    if low.endswith(".elasticbeanstalk.com"):
+        return f"the Elastic Beanstalk environment {name}"
+    if re.search(r"\.elb\.([a-z0-9-]+\.)?amazonaws\.com(\.cn)?$", low):
+        return f"the load balancer {name}, which is not in this account and region"
+    return f"{name}, a name outside this account's hosted zones"
 
 
 @evaluator("dns.resolves-to-alb", needs={"dns"}, hop="dns")
@@ -163,9 +272,17 @@ def resolves_to_alb(ctx: Context, params: dict) -> Outcome:
 
 
 def not_covered(ctx: Context, branch: P.Branch) -> str | None:
-    """Why a resolution branch ends in something shine-ops does not follow (CloudFront, NLB -> ALB), or None."""
-    if branch.external and (branch.external.endswith(".cloudfront.net") or "cloudfront" in branch.external):
+    """Why a resolution branch ends in something that may front the service's load balancer but that shine-ops does
+    not follow (CloudFront's origin, a Global Accelerator's endpoints, an API Gateway VPC link, NLB -> ALB), or None.
+    Only where the service was found behind a load balancer: then the hop is unjudged (``warn``), not wrong."""
+    ext = (branch.external or "").lower()
+    if ext and (ext.endswith(".cloudfront.net") or "cloudfront" in ext):
         return f"a CloudFront distribution ({branch.external}) is in front of {branch.chain[0].name}"
+    if ext.endswith(".awsglobalaccelerator.com"):
+        return f"a Global Accelerator ({branch.external}) is in front of {branch.chain[0].name}; its endpoints are not read"
+    if ".execute-api." in ext:
+        return (f"an API Gateway endpoint ({branch.external}) is in front of {branch.chain[0].name}; its VPC link is "
+                "not read")
     lb = ctx.snapshot.load_balancers.get(branch.lb_arn or "")
     if lb is not None and lb.type == "network":
         tgs = [tg for tg in ctx.snapshot.target_groups.values() if lb.arn in tg.lb_arns]

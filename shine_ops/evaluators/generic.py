@@ -22,10 +22,20 @@ from shine_ops.evaluators import Context, evaluator, skip
 # resource kind -> the snapshot area that collects it
 KIND_AREAS = {
     "hosted_zones": "dns", "record_sets": "dns", "load_balancers": "lb_attributes", "listeners": "elbv2",
-    "rules": "elbv2", "target_groups": "target_health", "services": "ecs", "task_definitions": "ecs",
-    "tasks": "tasks", "security_groups": "security_groups", "subnets": "network", "network_acls": "network",
-    "route_tables": "network", "network_interfaces": "dns", "certificates": "certificates",
+    "rules": "elbv2", "target_groups": "target_health", "services": "ecs", "task_definitions": "task_definitions",
+    "tasks": "tasks", "security_groups": "security_groups", "subnets": "subnets", "network_acls": "nacls",
+    "route_tables": "route_tables", "network_interfaces": "dns", "certificates": "certificates",
 }
+# resource kind -> the hop of the request path its findings are about
+KIND_HOPS = {
+    "hosted_zones": "dns", "record_sets": "dns", "load_balancers": "load_balancer", "listeners": "listener",
+    "rules": "listener", "certificates": "listener", "target_groups": "target_group", "services": "service",
+    "tasks": "service", "task_definitions": "task_definition", "security_groups": "network", "subnets": "network",
+    "network_acls": "network", "route_tables": "network", "network_interfaces": "network",
+}
+JMES = {"type": "string", "minLength": 1, "description": "a JMESPath expression"}
+PARAMS = {"resource": {"enum": sorted(KIND_AREAS), "description": "a kind of Snapshot.raw_view()"},
+          "assert": JMES, "id": JMES, "where": JMES, "expected": {"type": "string"}}
 
 
 @lru_cache(maxsize=256)
@@ -61,7 +71,9 @@ def validate_params(params: dict) -> list[tuple[tuple, str]]:
     return problems
 
 
-@evaluator("jmespath", hop="")
+@evaluator("jmespath", hop=lambda p: KIND_HOPS.get(p.get("resource"), "service"),
+           needs=lambda p: frozenset({KIND_AREAS.get(p.get("resource"), "ecs")}),
+           params=PARAMS, required=("resource", "assert", "id"), check_params=validate_params)
 def jmespath_assertion(ctx: Context, params: dict) -> Outcome:
     """Each resource of ``params.resource`` satisfies ``params.assert``."""
     from jmespath.exceptions import JMESPathError

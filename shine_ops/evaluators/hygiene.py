@@ -149,7 +149,8 @@ def in_use_task_definitions(snap) -> set[str]:
     return arns
 
 
-@evaluator("taskdef.stale-revisions", needs={A, "account.task_definitions", "account.ecs"}, hop="account")
+@evaluator("taskdef.stale-revisions", needs={A, "account.task_definitions", "account.ecs"}, hop="account",
+           params={"keep": {"type": "integer", "minimum": 1}})
 def stale_revisions(ctx: Context, params: dict) -> Outcome:
     """No task definition family keeps more than ``keep`` (default 4) ACTIVE revisions beyond those in use."""
     if (s := _not_account(ctx)):
@@ -245,7 +246,8 @@ def _task_size(td) -> tuple[float, float] | None:
 
 
 @evaluator("cost.idle-resources", needs={A, "account.dns", "account.listeners", "account.ecs",
-                                             "account.task_sizes"}, hop="account")
+                                             "account.task_sizes"}, hop="account",
+           params={"prices": {"type": "string", "minLength": 1}, "price_table": {"type": "object"}})
 def idle_cost(ctx: Context, params: dict) -> Outcome:
     """A monthly estimate of what idle resources cost: orphaned load balancers, services no traffic reaches."""
     if (s := _not_account(ctx)):

@@ -31,5 +31,12 @@ def smoke_analyze(ctx: Context, params: dict) -> Outcome:
 
 @evaluator("cors.allows-frontend-origin", hop="app")
 def cors_allows_frontend_origin(ctx: Context, params: dict) -> Outcome:
-    """A CORS preflight from the first of ``frontend_origins`` is allowed."""
+    """A CORS preflight from the first of ``frontend_origins`` is allowed (skipped, naming the setting, when
+    ``frontend_origins`` is not declared: no account evidence says which origins a front end uses)."""
+    from shine_ops.probes.service import cors_undeclared
+
+    undeclared = cors_undeclared(ctx.settings)
+    got = (ctx.probes.get("service") or {}).get("cors.allows-frontend-origin")
+    if undeclared is not None and (got is None or got.status == "skip"):
+        return undeclared
     return _from_probe(ctx, "cors.allows-frontend-origin")

@@ -1,131 +1,15 @@
-"""Target-group hop: the group sends traffic to the port the container listens on."""
+"""Target-group hop: the registered targets are the service's tasks, and they are healthy.
+
+The port and health-check judgements live in ``tg_ports`` and ``healthcheck``; this module keeps the checks
+over the registered targets themselves.
+"""
 
 from __future__ import annotations
 
 from shine_ops.engine.finding import Outcome
 from shine_ops.evaluators import Context, evaluator, skip
-from shine_ops.topology.model import ServiceLoadBalancer, TargetGroup
-
-
-@evaluator("tg.port-matches-container", needs={"elbv2", "ecs"}, hop="target_group")
-def port_matches_container(ctx: Context, params: dict) -> Outcome:
-    """The target group's port equals the container port the service maps to it."""
-    snap, svc = ctx.snapshot, ctx.path.service
-    if not svc:
-        return skip("No ECS service was found.")
-    if not svc.load_balancers:
-        return skip(f"{svc.key} has no load balancer mapping.")
-    td = ctx.path.task_definition(snap)
-    problems, good, resources, evidence = [], [], [], []
-    for m in svc.load_balancers:
-        tg = snap.target_groups.get(m.target_group_arn or "")
-        if tg is None:
-            if m.target_group_arn in snap.missing_target_groups:
-                resources.append(m.target_group_arn)
-                evidence.append({"target_group": m.target_group_arn, "exists": False})
-                problems.append(f"service maps container {m.container_name} to target group "
-                                f"{m.target_group_arn.split('/')[-2]}, which no longer exists")
-            continue
-        resources.append(tg.arn)
-        cdef = td.container(m.container_name) if td else None
-        port = m.container_port or (cdef.container_ports[0] if cdef and cdef.container_ports else None)
-        item = {"target_group": tg.name, "target_group_port": tg.port, "container": m.container_name,
-                "container_port": port, "target_type": tg.target_type}
-        if td and td.network_mode == "bridge" and tg.target_type == "instance":
-            mapping = next((p for p in (cdef.port_mappings if cdef else []) if p.get("containerPort") == port), {})
-            if not mapping.get("hostPort"):
-                item["note"] = "bridge mode with dynamic host ports: targets register with their own ports"
-                evidence.append(item)
-                good.append(f"{tg.name}: dynamic host ports")
-                continue
-        evidence.append(item)
-        if port is None:
-            problems.append(f"{tg.name} is on port {tg.port}, but the service names no container port")
-        elif tg.port != port:
-            problems.append(f"target group {tg.name} sends traffic to port {tg.port}, "
-                            f"but container {m.container_name} listens on {port}")
-        else:
-            good.append(f"{tg.name}:{tg.port} = {m.container_name}:{port}")
-    if td:
-        resources.append(td.arn)
-    if not evidence:
-        return skip("The service's target groups were not found.")
-    if problems:
-        return Outcome("fail", f"The {problems[0]}: health checks and requests hit a port nothing listens on.",
-                       resources=resources, expected="target group port = container port",
-                       actual="; ".join(problems), evidence={"mappings": evidence})
-    return Outcome("pass", "Target group ports match the container ports: " + "; ".join(good) + ".",
-                   resources=resources, expected="target group port = container port", actual="; ".join(good),
-                   evidence={"mappings": evidence})
-
-
-# --------------------------------------------------------------------------- health checks and targets
-def matcher_admits(matcher: str | None, code: int = 200) -> bool:
-    """ALB matcher syntax: "200", "200,302", "200-299" (absent: 200)."""
-    for part in (matcher or "200").split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                lo, hi = part.split("-", 1)
-                if int(lo) <= code <= int(hi):
-                    return True
-            elif part and int(part) == code:
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def _service_tgs(ctx: Context) -> list[tuple[ServiceLoadBalancer, TargetGroup]]:
-    """(mapping, target group) for each of the service's load balancer mappings whose group was found."""
-    svc = ctx.path.service
-    return [(m, ctx.snapshot.target_groups[m.target_group_arn]) for m in (svc.load_balancers if svc else [])
-            if m.target_group_arn in ctx.snapshot.target_groups]
-
-
-@evaluator("tg.health-check-matches-app", needs={"elbv2", "ecs"}, hop="target_group")
-def health_check_matches_app(ctx: Context, params: dict) -> Outcome:
-    """The target group health-checks the app where it answers: HTTP(S), on the traffic port or the container port,
-    on ``health_path`` (default /health), with a matcher that admits 200."""
-    svc = ctx.path.service
-    if not svc:
-        return skip("No ECS service was found.")
-    if not svc.load_balancers:
-        return skip(f"{svc.key} has no load balancer mapping.")
-    pairs = _service_tgs(ctx)
-    if not pairs:
-        return skip("The service's target groups were not found.")
-    want = params.get("health_path") or ctx.settings.health_path
-    problems, good, evidence, resources = [], [], [], []
-    for m, tg in pairs:
-        hc = tg.health_check
-        resources.append(tg.arn)
-        port = m.container_port
-        desc = f"{hc.protocol} {hc.port} {hc.path or '/'} matcher {hc.matcher or '200'}"
-        evidence.append({"target_group": tg.name, "protocol": hc.protocol, "port": hc.port, "path": hc.path,
-                         "matcher": hc.matcher, "container_port": port, "health_path": want})
-        issues = []
-        if (hc.protocol or "").upper() not in ("HTTP", "HTTPS"):
-            issues.append(f"uses {hc.protocol}, not HTTP(S), so it never asks the app for {want}")
-        else:
-            if hc.port not in ("traffic-port", "") and port is not None and hc.port != str(port):
-                issues.append(f"probes port {hc.port}, but container {m.container_name} listens on {port}")
-            if (hc.path or "/") != want:
-                issues.append(f"asks for {hc.path or '/'}, but the app's health endpoint is {want}")
-            if not matcher_admits(hc.matcher):
-                issues.append(f"accepts only HTTP {hc.matcher}, not the 200 the app answers")
-        if issues:
-            problems.append(f"{tg.name} " + " and ".join(issues))
-        else:
-            good.append(f"{tg.name}: {desc}")
-    expected = f"HTTP(S), traffic-port or the container port, path {want}, matcher admitting 200"
-    if problems:
-        return Outcome("fail", f"The health check of target group {problems[0]}: healthy tasks are marked unhealthy "
-                               "and taken out of service.", resources=resources, expected=expected,
-                       actual="; ".join(problems), evidence={"health_checks": evidence})
-    return Outcome("pass", "Health checks ask the app where it answers: " + "; ".join(good) + ".",
-                   resources=resources, expected=expected, actual="; ".join(good),
-                   evidence={"health_checks": evidence})
+from shine_ops.evaluators.healthcheck import matcher_admits  # noqa: F401 - the one ALB matcher parser, re-exported
+from shine_ops.evaluators.tg_ports import _service_tgs, serving_task_definition
 
 
 @evaluator("tg.targets-registered", needs={"elbv2", "ecs", "tasks", "target_health"}, hop="targets")
@@ -144,10 +28,18 @@ def targets_registered(ctx: Context, params: dict) -> Outcome:
     wanted = [t for t in tasks if t.desired_status != "STOPPED"]  # ECS keeps these; stopping ones drain
     live = {a: t for t in wanted for a in t.addresses}
     running = {a: t for t in wanted if t.last_status == "RUNNING" for a in t.addresses}
+    td = serving_task_definition(ctx)
+    awsvpc = td.network_mode == "awsvpc" if td else bool(svc.security_groups)
     stale, missing, evidence, resources, simulated = [], [], [], [], False
+    wrong_type, empty = [], []
     for m, tg in pairs:
         resources.append(tg.arn)
         simulated = simulated or any(t.simulated for t in tg.targets)
+        if tg.target_type == "instance" and awsvpc:  # ECS refuses to register awsvpc tasks in it
+            wrong_type.append(tg)
+            evidence.append({"target_group": tg.name, "target_type": tg.target_type, "network_mode": "awsvpc",
+                             "registered": sorted(f"{t.id}:{t.port}" for t in tg.targets)})
+            continue
         if tg.target_type != "ip":
             evidence.append({"target_group": tg.name, "target_type": tg.target_type,
                              "note": "only ip targets are compared with task addresses"})
@@ -155,6 +47,8 @@ def targets_registered(ctx: Context, params: dict) -> Outcome:
         registered = {t.id: t for t in tg.targets if t.state != "draining"}
         tg_stale = sorted(a for a in registered if a not in live)
         tg_missing = sorted(a for a in running if a not in registered)
+        if not registered and not running:
+            empty.append(tg)
         stale += [(tg, a, registered[a]) for a in tg_stale]
         missing += [(tg, a, running[a]) for a in tg_missing]
         evidence.append({"target_group": tg.name, "registered": sorted(f"{t.id}:{t.port}" for t in registered.values()),
@@ -168,6 +62,12 @@ def targets_registered(ctx: Context, params: dict) -> Outcome:
     actual = "; ".join([f"{tg.name}: {a} registered, no task behind it" for tg, a, _ in stale]
                        + [f"{tg.name}: task {a} running, not registered" for tg, a, _ in missing]) or \
         f"{len(live)} task address(es), all registered and nothing else"
+    if wrong_type:
+        tg = wrong_type[0]
+        return Outcome("fail", f"Target group {tg.name} has target type instance, but {svc.key} runs awsvpc tasks: ECS "
+                               "cannot register them, so the group lists none of its tasks (it needs an ip target "
+                               "group).", resources=resources, expected="an ip target group for awsvpc tasks",
+                       actual=f"{tg.name}: target type instance", evidence=ev)
     if stale:
         tg, a, th = stale[0]
         more = f" (and {len(stale) + len(missing) - 1} more)" if len(stale) + len(missing) > 1 else ""
@@ -180,6 +80,13 @@ def targets_registered(ctx: Context, params: dict) -> Outcome:
         return Outcome("fail", f"Task {a} of {svc.key} is running but not registered in target group {tg.name}"
                                f"{more}: it never receives traffic.", resources=resources, expected=expected,
                        actual=actual, evidence=ev)
+    if empty:
+        tg = empty[0]
+        why = (f"{svc.key} runs no task ({svc.running}/{svc.desired} running)" if svc.running == 0
+               else f"none of the {svc.running} running task(s) of {svc.key} has an address shine-ops could read"
+               if not live else "its tasks were deregistered")
+        return Outcome("fail", f"Target group {tg.name} lists no targets: {why}; the load balancer answers 503.",
+                       resources=resources, expected=expected, actual=f"{tg.name}: no targets; {why}", evidence=ev)
     return Outcome("pass", f"The target groups of {svc.key} list exactly its {len(live)} task address(es).",
                    resources=resources, expected=expected, actual=actual, evidence=ev)
 

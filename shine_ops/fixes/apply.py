@@ -140,6 +140,20 @@ class Applier:
                 out.append(f"{ch.resource}: {ch.description}: expected {ch.probe.before!r}, found {live!r}")
         return out
 
+    def landed(self, fp: FixPlan, results: dict) -> dict[str, str]:
+        """The first half of verification: every change's probe now reads something other than its "before"
+        (the configuration really changed). Keyed by change, "pass" or what the probe still reads."""
+        out = {}
+        for ch in fp.changes:
+            if ch.probe is None:
+                continue
+            try:
+                live = self.read(ch.probe, results)
+            except (KeyError, AwsCallError):  # an unresolvable reference or a read that failed: checks decide
+                continue
+            out[f"{ch.key} landed"] = "pass" if live != ch.probe.before else f"still {live!r}"
+        return out
+
     # -- apply ---------------------------------------------------------------------------------
     def apply(self, plan: Plan, verify: Callable[[FixPlan], dict[str, str]],
               gate: Callable[[FixPlan], str | None] | None = None) -> ApplyResult:
@@ -211,7 +225,8 @@ class Applier:
                 done.append(change_id)
                 result.applied.append(change_id)
                 self.say(f"  applied {change_id}: {ch.description}")
-            verdicts = verify(fp)
+            verdicts = self.landed(fp, results)
+            verdicts.update(verify(fp))
             bad = {c: s for c, s in verdicts.items() if s != "pass"}
             if bad:
                 self.say(f"  {fp.fix} failed verification ({bad}); rolling it back")

@@ -1,5 +1,5 @@
 """ecs.align-lb-container: point the service's loadBalancers at a container and port the task definition has
-(incidents FM-09: ``api-gateway`` in the service, ``shine-api-gateway`` in the task definition)."""
+(FM-09: ``api-gateway`` in the service, ``shine-api-gateway`` in the task definition)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""tg.align-health-check: health-check the app where it answers (HTTP, traffic port, health_path, 200)."""
+"""tg.align-health-check: health-check the app where the evidence shows it answers.
+
+Planned only for a target group whose health check fails on evidence (``healthcheck.judge_health_check``):
+a numeric port the load balancer cannot reach (-> ``traffic-port``), a path the app answers with a code the
+matcher rejects (-> the declared ``health_path``, else the path of the container's own ``healthCheck``
+command), a matcher that rejects the 2xx/3xx code the app answers with, a non-HTTP protocol. Where no target
+value is known, nothing is planned and the finding names the setting to declare.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +15,26 @@ from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix
 @fix("tg.align-health-check", checks=["tg.health-check-matches-app"], order=25,
      iam=["elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:DescribeTargetGroups"])
 def plan(pc: PlanContext) -> FixPlan | None:
-    from shine_ops.evaluators.targetgroup import matcher_admits
+    from shine_ops.evaluators.healthcheck import judge_health_check
+    from shine_ops.evaluators.tg_ports import _service_tgs
 
-    snap, svc, want = pc.ctx.snapshot, pc.ctx.path.service, pc.ctx.settings.health_path
-    if svc is None:
-        return None
     changes = []
-    for m in svc.load_balancers:
-        tg = snap.target_groups.get(m.target_group_arn or "")
-        if tg is None or m.target_group_arn in pc.replaced_tgs:
+    for m, tg in _service_tgs(pc.ctx):
+        if m.target_group_arn in pc.replaced_tgs:
             continue
-        hc = tg.health_check
-        new: dict = {}
-        if (hc.protocol or "").upper() not in ("HTTP", "HTTPS"):
-            new["HealthCheckProtocol"] = "HTTPS" if (tg.protocol or "").upper() == "HTTPS" else "HTTP"
-        if hc.port not in ("traffic-port", "") and m.container_port is not None and hc.port != str(m.container_port):
-            new["HealthCheckPort"] = "traffic-port"
-        if (hc.path or "/") != want:
-            new["HealthCheckPath"] = want
-        if not matcher_admits(hc.matcher):
-            new["Matcher"] = {"HttpCode": "200"}
-        if not new:
+        j = judge_health_check(pc.ctx, m, tg)
+        if j.verdict != "fail" or not j.new:
             continue
+        hc, new = tg.health_check, j.new
         old = {"HealthCheckProtocol": hc.protocol, "HealthCheckPort": hc.port, "HealthCheckPath": hc.path or "/",
                "Matcher": {"HttpCode": hc.matcher or "200"}}
         old = {k: v for k, v in old.items() if k in new}
+        evidence = "; ".join(j.problems)
         changes.append(Change(
             key=f"tg.align-health-check#{len(changes) + 1}", fix="tg.align-health-check", resource=tg.arn,
-            description=f"{tg.name}: health check " + ", ".join(f"{k} {old[k]} -> {v}" for k, v in new.items()),
+            description=f"{tg.name}: health check " + ", ".join(f"{k} {old[k]} -> {v}" for k, v in new.items())
+            + f" (evidence: {evidence}"
+            + (f"; target from the {j.evidence['fix_path_from']}" if "HealthCheckPath" in new else "") + ")",
             call=ApiCall("elbv2", "ModifyTargetGroup", {"TargetGroupArn": tg.arn, **new}),
             before=old, after=new,
             inverse=[ApiCall("elbv2", "ModifyTargetGroup", {"TargetGroupArn": tg.arn, **old})],
@@ -45,5 +44,5 @@ def plan(pc: PlanContext) -> FixPlan | None:
     if not changes:
         return None
     return FixPlan(fix="tg.align-health-check", check="tg.health-check-matches-app",
-                   summary=f"Health-check the app where it answers: {want} on the traffic port, expecting 200.",
+                   summary="Health-check the app where the evidence shows it answers.",
                    changes=changes, verify=["tg.health-check-matches-app"])

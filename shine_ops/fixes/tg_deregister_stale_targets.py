@@ -1,4 +1,4 @@
-"""tg.deregister-stale-targets: stop sending traffic to addresses no running task has (incidents FM-13, FM-20)."""
+"""tg.deregister-stale-targets: stop sending traffic to addresses no running task has (FM-13, FM-20)."""
 
 from __future__ import annotations
 

@@ -45,18 +45,25 @@ def _swap(actions: list[dict], old: str, new: object) -> list[dict]:
           "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets",
           "elasticloadbalancing:DescribeTargetGroups", "ecs:UpdateService", "ecs:DescribeServices"])
 def plan(pc: PlanContext) -> FixPlan | None:
+    from shine_ops.evaluators.tg_ports import judge_ports
+
     snap, path, svc = pc.ctx.snapshot, pc.ctx.path, pc.ctx.path.service
     if svc is None:
         return None
+    # only where targets really sit on a port nothing listens on: a group whose own Port differs while its
+    # targets sit on the container port is harmless (AWS routes by the registered port) and never replaced
+    broken = {j.tg.arn: j for j in judge_ports(pc.ctx)
+              if j.verdict == "fail" and j.container_port is not None and j.tg.target_type == "ip"}
     changes: list[Change] = []
     new_lbs = []
     for m in svc.load_balancers:
         tg = snap.target_groups.get(m.target_group_arn or "")
-        if tg is None or m.container_port is None or tg.port == m.container_port:
+        if tg is None or tg.arn not in broken or broken[tg.arn].mapping is not m:
             new_lbs.append({"targetGroupArn": m.target_group_arn, "containerName": m.container_name,
                             "containerPort": m.container_port})
             continue
-        port = m.container_port
+        port = broken[tg.arn].container_port
+        evidence = f"registered on the wrong port: {', '.join(broken[tg.arn].wrong)}"
         key = f"tg.replace-with-container-port#{len(changes) + 1}"
         hc = tg.health_check
         params = {"Name": _twin_name(tg.name, port), "Protocol": tg.protocol or "HTTP", "Port": port,
@@ -75,7 +82,8 @@ def plan(pc: PlanContext) -> FixPlan | None:
         pc.replaced_tgs[tg.arn] = new
         changes.append(Change(
             key=key, fix="tg.replace-with-container-port", resource=tg.arn,
-            description=f"create {params['Name']} on port {port} (twin of {tg.name} on {tg.port})",
+            description=f"create {params['Name']} on port {port} (twin of {tg.name} on {tg.port}; evidence: "
+                        f"{evidence})",
             call=ApiCall("elbv2", "CreateTargetGroup", params),
             before={"target group on the container port": "none"},
             after={"target group on the container port": f"{params['Name']} (HTTP:{port})"},

@@ -85,7 +85,8 @@ def probe_dns(domain: str | None, lb_names: list[str], *, resolver: str | None =
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. no /etc/resolv.conf: every name is an error
-        err = {"addresses": [], "error": f"no usable resolver: {type(exc).__name__}: {exc}", "error_kind": "resolver"}
+        err = {"addresses": [], "error": "this machine has no usable DNS resolver (no name server configured)",
+               "error_kind": "resolver", "error_class": type(exc).__name__, "error_detail": str(exc)[:300]}
         out["answers"] = {n: dict(err) for n in [domain, *lb_names]}
         return out
     res.cache = None
@@ -117,10 +118,12 @@ def _resolve(res: Any, name: str, deadline: float, budget: float) -> dict[str, A
     except dns.resolver.NoAnswer:
         rec.update(error="no A record in the answer", error_kind="noanswer")
     except dns.resolver.NoNameservers as exc:
-        rec.update(error=f"no server answered: {exc}", error_kind="servfail")
+        rec.update(error="no name server gave an answer (SERVFAIL or refused)", error_kind="servfail",
+                   error_class=type(exc).__name__, error_detail=str(exc)[:300])
     except dns.exception.Timeout:
         rec.update(error=f"timed out after {left:.1f} s", error_kind="timeout")
     except Exception as exc:  # noqa: BLE001 - a probe reports, it never raises
-        rec.update(error=f"{type(exc).__name__}: {exc}", error_kind="other")
+        rec.update(error="the lookup failed", error_kind="other", error_class=type(exc).__name__,
+                   error_detail=str(exc)[:300])
     rec["ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return rec

@@ -12,11 +12,37 @@ from typing import Any
 from shine_ops.engine.finding import Outcome
 
 SMOKE_CHECKS = ("smoke.health", "smoke.face-detect", "smoke.analyze", "cors.allows-frontend-origin")
+CORS = "cors.allows-frontend-origin"
+
+
+def cors_undeclared(settings: Any) -> Outcome | None:
+    """The CORS check's skip when no front-end origin is declared, else None.
+
+    Which origins a browser front end calls the API from is a fact about the app, not about the account: nothing
+    in AWS says it, so without ``frontend_origins`` there is nothing to judge (and no probe is sent)."""
+    origins = getattr(settings, "frontend_origins", None)
+    if origins is None:
+        return Outcome("skip", "frontend_origins is not declared: CORS not checked. Declare frontend_origins (the "
+                               "origins your web front end calls this API from) in shine-ops.yaml to check that a "
+                               "browser preflight from them is allowed.")
+    if not origins:
+        return Outcome("skip", "frontend_origins is declared empty (no browser front end): CORS not checked.")
+    return None
 
 
 def probe_service(domain: str | None, settings: Any, *, timeout_s: float = 10.0, enabled: bool = True,
                   sandbox_state: dict | None = None) -> dict[str, Outcome]:
-    """(check id -> Outcome) for the smoke checks; skips say why a probe did not run."""
+    """(check id -> Outcome) for the smoke checks; skips say why a probe did not run (CORS first names an
+    undeclared ``frontend_origins``: declaring it is what the user must do before any probe could help)."""
+    out = _probe_service(domain, settings, timeout_s=timeout_s, enabled=enabled, sandbox_state=sandbox_state)
+    undeclared = cors_undeclared(settings)
+    if undeclared is not None:
+        out[CORS] = undeclared
+    return out
+
+
+def _probe_service(domain: str | None, settings: Any, *, timeout_s: float, enabled: bool,
+                   sandbox_state: dict | None) -> dict[str, Outcome]:
     if not enabled:
         return {c: Outcome("skip", "Live probes are off (--no-probe).") for c in SMOKE_CHECKS}
     if not domain:
@@ -57,9 +83,8 @@ def probe_service(domain: str | None, settings: Any, *, timeout_s: float = 10.0,
                     out[c] = Outcome("skip", "Not probed: set serves_reference_api: true in shine-ops.yaml to let "
                                              "shine-ops post a test photo to this service.")
             origins = settings.frontend_origins
-            out["cors.allows-frontend-origin"] = (
-                S.check_cors(session, base, budget, origins[0]) if origins
-                else Outcome("skip", "No frontend_origins configured: CORS not checked."))
+            if origins:  # undeclared: probe_service names the setting
+                out[CORS] = S.check_cors(session, base, budget, origins[0])
     finally:
         session.close()
     if simulated:

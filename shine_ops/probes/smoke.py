@@ -57,29 +57,88 @@ class _Unreachable(Exception):
     pass
 
 
+class Failure(str):
+    """Why a call got no answer, in our words (the string itself, what a summary says), with the underlying
+    error's class and text kept for the evidence: ``{"error_class": ..., "error": ...}``."""
+
+    error_class: str
+    error: str
+
+    def __new__(cls, words: str, error_class: str, error: str) -> "Failure":
+        obj = super().__new__(cls, words)
+        obj.error_class, obj.error = error_class, error
+        return obj
+
+    def evidence(self) -> dict[str, str]:
+        return {"error_class": self.error_class, "error": self.error}
+
+
+def describe_failure(exc: BaseException, waited_s: float | None = None) -> Failure:
+    """A requests/urllib3 exception as one clause a tired on-call engineer reads ("the name does not resolve"),
+    never the library's ``HTTPSConnectionPool(host=..., port=443): Max retries exceeded ...`` text."""
+    import requests
+
+    chain = _causes(exc)
+    names = {type(e).__name__ for e in chain}
+    root = chain[-1]
+    if names & {"NameResolutionError", "gaierror"} or "Name or service not known" in str(exc):
+        words = "the name does not resolve (no DNS answer for the host)"
+    elif isinstance(exc, requests.exceptions.SSLError) or names & {"SSLError", "SSLCertVerificationError"}:
+        words = "the TLS handshake failed (certificate or protocol)"
+    elif isinstance(exc, requests.exceptions.ConnectTimeout) or names & {"ConnectTimeoutError"}:
+        words = "the connection timed out (a firewall or security group may drop it)"
+    elif isinstance(exc, requests.exceptions.Timeout):
+        words = "no answer in time" + (f" ({waited_s:.1f} s)" if waited_s is not None else "")
+    elif names & {"ConnectionRefusedError"} or "Connection refused" in str(exc):
+        words = "the connection was refused (nothing listens there)"
+    elif names & {"ConnectionResetError", "RemoteDisconnected", "ProtocolError"}:
+        words = "the connection was closed before an answer"
+    elif isinstance(exc, requests.exceptions.TooManyRedirects):
+        words = "it redirects in a loop"
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        words = "the connection failed"
+    else:
+        words = "the request failed"
+    text = str(exc)
+    cls = "NameResolutionError" if "NameResolutionError" in names else type(root).__name__
+    return Failure(words, cls, text if len(text) <= 300 else text[:297] + "...")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, outermost first (requests wraps urllib3, which wraps the socket's)."""
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 8:
+        out.append(cur)
+        nxt = cur.__cause__ or cur.__context__
+        if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
+            nxt = cur.args[0]
+        if nxt is None and hasattr(cur, "reason") and isinstance(cur.reason, BaseException):
+            nxt = cur.reason
+        cur = nxt
+    return out
+
+
 def _call(session, method: str, url: str, budget: _Budget, **kwargs):
-    """One HTTP call within the shared budget: (response or None, latency_ms, error text or None)."""
+    """One HTTP call within the shared budget: (response or None, latency_ms, Failure or None)."""
     import requests
 
     left = budget.remaining()
     if left <= 0.05:
-        return None, 0.0, f"probe budget of {budget.total:g} s exhausted"
+        return None, 0.0, Failure(f"the probe budget of {budget.total:g} s ran out first", "ProbeBudgetExhausted",
+                                  f"probe budget of {budget.total:g} s exhausted")
     t0 = time.perf_counter()
     try:
         resp = session.request(method, url, timeout=(min(left, 5.0), left), allow_redirects=False, **kwargs)
         return resp, round((time.perf_counter() - t0) * 1000, 1), None
-    except requests.exceptions.ConnectionError as exc:
-        reason = "timed out" if isinstance(exc, requests.exceptions.ConnectTimeout) else "connection failed"
-        return None, round((time.perf_counter() - t0) * 1000, 1), f"{reason}: {_short(exc)}"
-    except requests.exceptions.Timeout as exc:
-        return None, round((time.perf_counter() - t0) * 1000, 1), f"timed out after {left:.1f} s: {_short(exc)}"
     except requests.exceptions.RequestException as exc:
-        return None, round((time.perf_counter() - t0) * 1000, 1), f"{type(exc).__name__}: {_short(exc)}"
+        return None, round((time.perf_counter() - t0) * 1000, 1), describe_failure(exc, left)
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:197] + "..."
+def _failed(evidence: dict[str, Any], err: Failure | None) -> None:
+    """Keep the underlying error (class and text) in the evidence, beside the summary's words."""
+    if err is not None:
+        evidence.update(err.evidence())
 
 
 def _json(resp) -> Any:
@@ -95,8 +154,9 @@ def check_health(session, base: str, budget: _Budget) -> tuple[Outcome, bool]:
     resp, ms, err = _call(session, "GET", url, budget)
     evidence: dict[str, Any] = {"health": {"url": url, "latency_ms": ms}}
     if resp is None:
-        return Outcome("fail", f"The service at {base} cannot be reached: {err}.", [url],
-                       expected="GET /health answers 200 JSON", actual=err or "", evidence=evidence), False
+        _failed(evidence["health"], err)
+        return Outcome("fail", f"The health endpoint {url} cannot be reached: {err}.", [url],
+                       expected="GET /health answers 200 JSON", actual=str(err or ""), evidence=evidence), False
     evidence["health"].update(status=resp.status_code)
     body = _json(resp)
     if resp.status_code != 200:
@@ -107,8 +167,9 @@ def check_health(session, base: str, budget: _Budget) -> tuple[Outcome, bool]:
     evidence["ready"] = {"url": ready_url, "latency_ms": ms2}
     evidence["latency_ms"] = round(ms + ms2, 1)
     if r2 is None:
+        _failed(evidence["ready"], err2)
         return Outcome("fail", f"/health answers but /ready does not: {err2}.", [url, ready_url],
-                       expected="GET /ready answers 200", actual=err2 or "", evidence=evidence), True
+                       expected="GET /ready answers 200", actual=str(err2 or ""), evidence=evidence), True
     rbody = _json(r2) or {}
     evidence["ready"].update(status=r2.status_code, state=rbody.get("status"), model=rbody.get("model"))
     if r2.status_code == 503:
@@ -128,11 +189,12 @@ def check_health(session, base: str, budget: _Budget) -> tuple[Outcome, bool]:
                    expected="200, ready", actual=f"200, {rbody.get('status', 'ready')}", evidence=evidence), True
 
 
-def _json_200(resp, err: str | None, what: str, path: str, url: str, exp_text: str,
+def _json_200(resp, err: Failure | None, what: str, path: str, url: str, exp_text: str,
               evidence: dict[str, Any]) -> tuple[dict, Outcome | None]:
     """The JSON object a POST answered with 200, or the failing outcome that says why there is none."""
     if resp is None:
-        return {}, Outcome("fail", f"{what} did not answer: {err}.", [url], expected=exp_text, actual=err or "",
+        _failed(evidence, err)
+        return {}, Outcome("fail", f"{what} did not answer: {err}.", [url], expected=exp_text, actual=str(err or ""),
                            evidence=evidence)
     evidence["status"] = resp.status_code
     body = _json(resp)
@@ -232,8 +294,9 @@ def check_cors(session, base: str, budget: _Budget, origin: str | None) -> Outco
     evidence: dict[str, Any] = {"url": url, "origin": origin, "latency_ms": ms}
     expected = f"preflight allows origin {origin}, method POST, header Content-Type"
     if resp is None:
+        _failed(evidence, err)
         return Outcome("fail", f"The CORS preflight did not answer: {err}.", [url], expected=expected,
-                       actual=err or "", evidence=evidence)
+                       actual=str(err or ""), evidence=evidence)
     allow_origin = resp.headers.get("Access-Control-Allow-Origin")
     allow_methods = resp.headers.get("Access-Control-Allow-Methods", "")
     allow_headers = resp.headers.get("Access-Control-Allow-Headers", "")

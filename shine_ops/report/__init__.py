@@ -1,10 +1,11 @@
-"""Renderers of one result model: table (rich), json (the contract), markdown (an incident note), junit (CI)."""
+"""Renderers of one result model: table (rich), json (schema shine-ops.report/v1), markdown (an incident note),
+junit (CI), html (one self-contained page: the path as a picture, root causes, checks by hop)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-FORMATS = ("table", "json", "markdown", "junit")
+FORMATS = ("table", "json", "markdown", "junit", "html")
 
 
 def target_label(target: dict) -> str:
@@ -24,6 +25,9 @@ def render(report: Any, fmt: str, *, color: bool = True) -> str:
     if fmt == "junit":
         from shine_ops.report.junit import render_junit
         return render_junit(report)
+    if fmt == "html":
+        from shine_ops.report.html import render_html
+        return render_html(report)
     from shine_ops.report.table import render_table
     return render_table(report, color=color)
 
@@ -40,5 +44,9 @@ def render_many(reports: list[Any], fmt: str, *, color: bool = True) -> str:
         from shine_ops.report.junit import render_junit_many
 
         return render_junit_many(reports)
+    if fmt == "html":
+        from shine_ops.report.html import render_html_many
+
+        return render_html_many(reports)
     sep = "\n\n" if fmt == "markdown" else "\n"
     return sep.join(render(r, fmt, color=color) for r in reports)

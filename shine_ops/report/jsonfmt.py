@@ -1,4 +1,4 @@
-"""The JSON report of the contract (schema ``shine-ops.report/v1``)."""
+"""The JSON report (schema ``shine-ops.report/v1``: ``shine-ops report schema`` prints it)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The embedded sandbox: a moto server in a background process, seeded with a scenario through the AWS API.
 
-Scaffolding the sandbox adds because moto's ECS and ELBv2 are inert (see platform-notes.md):
+Scaffolding the sandbox adds because moto's ECS and ELBv2 are inert (they start no task and health-check nothing):
 - target health is computed from the configuration (security groups, ports, health path) and marked
   ``[simulated]`` in its description, so reports say which values were emulated;
 - services are created with ``MOTO_ECS_SERVICE_RUNNING`` set to the scenario's running count;

@@ -2,7 +2,10 @@
 the seeded configuration would on AWS, to the local task processes.
 
 Host header -> Route 53 record -> load balancer -> listener (HTTPS:443 if present, TLS not emulated, else
-HTTP:80; redirects followed) -> first matching rule -> target group (a weighted forward picks one per request
+HTTP:80; redirects followed) -> the rules as ``topology.rules`` evaluates them for the whole request (host,
+path, method, headers, query string, client address), the same evaluator the checks use; authenticate-* actions
+are passed through (no identity provider in the sandbox: marked in the route); a rule the evaluator cannot judge
+answers 500 naming it -> target group (a weighted forward picks one per request
 by weight, as an ALB does; weight 0 is never picked) -> a registered target -> the security groups between
 them -> the task's real process. Sandbox scaffolding for "smoke the green targets directly" (what one would
 do from inside the VPC on AWS): a request carrying ``X-Shine-Ops-Target-Group: <name or ARN>`` skips the
@@ -23,6 +26,7 @@ from typing import Any
 from shine_ops.aws import Aws
 from shine_ops.evaluators.network import admits
 from shine_ops.topology import path as P
+from shine_ops.topology import rules as R
 from shine_ops.topology.collect import Collector
 from shine_ops.topology.model import SecurityGroup
 from shine_ops.topology.snapshot import Snapshot
@@ -51,9 +55,11 @@ def pick_weighted(weights: dict[str, int], rng: random.Random | None = None) -> 
     return (rng or random).choices([a for a, _ in live], weights=[w for _, w in live], k=1)[0]
 
 
-def decide(aws: Aws, host: str, path: str, pin: str | None = None) -> Decision:
+def decide(aws: Aws, host: str, path: str, pin: str | None = None, request: R.Request | None = None) -> Decision:
     """Where a request for ``host`` + ``path`` ends, following the live configuration (``pin``: a target group
-    name or ARN to go to directly, see the module docstring)."""
+    name or ARN to go to directly, see the module docstring). ``request``: the whole request as received (else a
+    plain GET of ``host`` + ``path``)."""
+    req = request or R.Request.plain(host, path)
     c = Collector(aws, areas={"dns", "elbv2"})
     c.snap = snap = Snapshot(region=aws.region)
     from shine_ops.topology.model import LoadBalancer
@@ -76,17 +82,21 @@ def decide(aws: Aws, host: str, path: str, pin: str | None = None) -> Decision:
     if pin:
         return _to_target_group(aws, snap, lb, route + [f"pinned by {PIN_HEADER}"], _pinned_tg(aws, snap, lb, pin),
                                 cacheable=False)
-    r = P.route(snap, listener, host, path)
+    r = R.evaluate(snap, listener, req)
     route.append(f"{listener.label} {r.rule_label}")
     action = r.action
-    if action.type == "redirect":
+    if r.judged and action.type == "redirect":
         target = next((l for l in listeners if str(l.port) == str((action.redirect or {}).get("Port"))), None)
         if target is None or target.arn == listener.arn:
             return Decision(route, 301, "redirect", headers={"Location": f"https://{host}{path}"})
         listener = target
-        r = P.route(snap, listener, host, path)
+        r = R.evaluate(snap, listener, req)
         route.append(f"{listener.label} {r.rule_label}")
         action = r.action
+    if not r.judged:  # never a guess: say what the evaluator does not model
+        return Decision(route + [f"cannot judge: {'; '.join(r.cannot_judge)}"], 500,
+                        "the sandbox's load balancer cannot judge a rule on this request")
+    route += [f"{a.type} passed through (sandbox: no identity provider)" for a in r.auth]
     if action.type == "fixed-response":
         return Decision(route, int((action.fixed_response or {}).get("StatusCode", 200)), "fixed response")
     chosen = pick_weighted(action.target_groups) if action.type == "forward" else None
@@ -166,9 +176,12 @@ class _Handler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":")[0]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        req = R.Request.from_target(host, self.path, self.command,
+                                    {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP},
+                                    self.client_address[0])
         try:
-            d = self.server.decide(host, self.path.split("?")[0],  # type: ignore[attr-defined]
-                                   self.headers.get(PIN_HEADER) or None)
+            d = self.server.decide(host, req.path, self.headers.get(PIN_HEADER) or None,  # type: ignore[attr-defined]
+                                   req)
         except Exception as exc:  # noqa: BLE001 - the emulator answers as an ALB with an internal error
             d = Decision([f"emulator error: {type(exc).__name__}: {exc}"], 500, "emulator error")
         sim = " | ".join(d.route)
@@ -216,7 +229,7 @@ class AlbEmulator:
 
     def __init__(self, aws: Aws, ttl_s: float = 1.0) -> None:
         self.aws, self.ttl = aws, ttl_s
-        self._cache: dict[tuple[str, str], tuple[float, Decision]] = {}
+        self._cache: dict[tuple, tuple[float, Decision]] = {}
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
@@ -228,15 +241,18 @@ class AlbEmulator:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def decide(self, host: str, path: str, pin: str | None = None) -> Decision:
-        key = (host, path)
+    def decide(self, host: str, path: str, pin: str | None = None, request: R.Request | None = None) -> Decision:
+        req = request or R.Request.plain(host, path)
+        # everything a rule may look at (headers, query string, method, client address) is part of the key
+        key = (host, path, req.method, tuple(req.query_pairs()),
+               tuple(sorted((k.lower(), v) for k, v in req.headers.items())), req.source_ip)
         now = time.monotonic()
         if pin is None:
             with self._lock:
                 hit = self._cache.get(key)
                 if hit and now - hit[0] < self.ttl:
                     return hit[1]
-        d = decide(self.aws, host, path, pin)
+        d = decide(self.aws, host, path, pin, req)
         if d.cacheable and pin is None:  # a weighted choice is made again for every request
             with self._lock:
                 self._cache[key] = (now, d)

@@ -52,13 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         aws = Aws(ConnectionOptions(sandbox=True, endpoint_url=endpoint, region=scenario["region"]))
 
         def before_service(spec: dict) -> None:
-            # moto reads this when the service is created (platform-notes: ECS services never start tasks).
+            # moto reads this when the service is created (its ECS services never start tasks by themselves).
             os.environ["MOTO_ECS_SERVICE_RUNNING"] = str(int(spec.get("running", spec.get("desired", 1))))
 
         seeded = seed(aws, scenario, before_service=before_service)
-        after_seed(scenario, seeded)
+        held = after_seed(scenario, seeded)
         seed_calls, seeded_in = aws.calls.total, round(time.time() - started, 2)
         runner_note, local = start_tasks(aws, seeded)
+        from shine_ops.sandbox import rollouts, tasks as task_runner
+
+        rollouts.hold(task_runner.RUNNER, held)  # a simulated rollout stays as the scenario declares it
         alb = AlbEmulator(aws).start()
         from shine_ops.sandbox import dns as sandbox_dns
 
@@ -105,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def after_seed(scenario: dict, seeded) -> None:
+def after_seed(scenario: dict, seeded) -> list[str]:
     """In-process scaffolding for what the AWS API cannot seed (moto must run in this process): load balancer
-    ``state``, the exit code, container reason and stop code of the scenario's ``stopped_tasks``, and the service
-    ``events`` (newest first)."""
+    ``state``, the exit code, container reason and stop code of the scenario's ``stopped_tasks``, the service
+    ``events`` (newest first) and its ``deployments`` (``sandbox.rollouts``). Returns the services whose rollout
+    is simulated."""
     import datetime as dt
 
     from moto.ecs.models import ecs_backends
@@ -143,6 +147,9 @@ def after_seed(scenario: dict, seeded) -> None:
                 if model is not None:
                     model.events.append({"id": f"shine-ops-{i}", "createdAt": now - dt.timedelta(minutes=i),
                                          "message": str(message)})
+    from shine_ops.sandbox.rollouts import simulate_deployments
+
+    return simulate_deployments(scenario, seeded)
 
 
 def start_tasks(aws, seeded) -> tuple[str, list[dict]]:

@@ -1,6 +1,6 @@
 """The sandbox's DNS server: serves the Route 53 zones of the emulated account on 127.0.0.1 (UDP and TCP).
 
-Route 53 in moto never resolves anything (platform-notes section 1), so the sandbox answers itself, reading
+Route 53 in moto never answers a DNS query, so the sandbox answers itself, reading
 the zones only through the AWS API (``shine_ops.aws.Aws``) and refreshing at most once a second, so a
 ``fix`` that changes a record shows in the next query:
 

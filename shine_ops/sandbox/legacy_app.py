@@ -1,4 +1,4 @@
-"""The broken Shine backend as recorded (incidents §3, FM-15, FM-16, FM-17, FM-21), for sandbox scenarios.
+"""The broken Shine backend as recorded (FM-15, FM-16, FM-17, FM-21), for sandbox scenarios.
 
 It answers the way ``application_hare_run_v6_fixed.py`` did: ``/health`` is plain text ``OK``; ``/ready`` is
 always ready; there is no ``/api/v4/face/detect`` (404); analysis answers 200 under the key ``results``

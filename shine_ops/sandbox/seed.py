@@ -66,7 +66,50 @@ def _ip_permission(rule: dict, sgs: dict[str, str]) -> dict:
     return perm
 
 
+def _oidc(spec: Any) -> dict:
+    """An authenticate-oidc action (Order 1) from ``authenticate_oidc: true`` or a mapping of its settings."""
+    cfg = spec if isinstance(spec, dict) else {}
+    issuer = str(cfg.get("issuer", "https://login.example.com"))
+    return {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": {
+        "Issuer": issuer, "AuthorizationEndpoint": str(cfg.get("authorization_endpoint", f"{issuer}/authorize")),
+        "TokenEndpoint": str(cfg.get("token_endpoint", f"{issuer}/token")),
+        "UserInfoEndpoint": str(cfg.get("user_info_endpoint", f"{issuer}/userinfo")),
+        "ClientId": str(cfg.get("client_id", "shine-ops-sandbox")),
+        "ClientSecret": str(cfg.get("client_secret", "sandbox-secret")),
+        "OnUnauthenticatedRequest": str(cfg.get("on_unauthenticated", "authenticate"))}}
+
+
+def _rule_conditions(rule: dict) -> list[dict]:
+    """A scenario rule's conditions: ``paths``, ``hosts``, ``headers`` ({name: value or [values]}), ``query``
+    (["key=value", "value"] or {key: value}), ``methods``, ``source_ips``."""
+    conds = []
+    if rule.get("paths"):
+        conds.append({"Field": "path-pattern", "PathPatternConfig": {"Values": list(rule["paths"])}})
+    if rule.get("hosts"):
+        conds.append({"Field": "host-header", "HostHeaderConfig": {"Values": list(rule["hosts"])}})
+    for name, vals in (rule.get("headers") or {}).items():
+        conds.append({"Field": "http-header", "HttpHeaderConfig": {
+            "HttpHeaderName": str(name), "Values": [str(v) for v in (vals if isinstance(vals, list) else [vals])]}})
+    query = rule.get("query")
+    if query:
+        items = query.items() if isinstance(query, dict) else [
+            tuple(q.split("=", 1)) if "=" in str(q) else (None, q) for q in query]
+        conds.append({"Field": "query-string", "QueryStringConfig": {"Values": [
+            {"Key": str(k), "Value": str(v)} if k else {"Value": str(v)} for k, v in items]}})
+    if rule.get("methods"):
+        conds.append({"Field": "http-request-method",
+                      "HttpRequestMethodConfig": {"Values": [str(m) for m in rule["methods"]]}})
+    if rule.get("source_ips"):
+        conds.append({"Field": "source-ip", "SourceIpConfig": {"Values": [str(c) for c in rule["source_ips"]]}})
+    return conds
+
+
 def _action(spec: dict, s: Seeded) -> list[dict]:
+    """The actions of a listener default or rule; ``authenticate_oidc`` puts an authenticate-oidc action first
+    (AWS accepts authenticate actions on HTTPS listeners only)."""
+    if spec.get("authenticate_oidc"):
+        terminal = _action({k: v for k, v in spec.items() if k != "authenticate_oidc"}, s)
+        return [_oidc(spec["authenticate_oidc"])] + [{**a, "Order": 2 + i} for i, a in enumerate(terminal)]
     if "forward" in spec:
         fwd = spec["forward"]
         if isinstance(fwd, dict):  # weighted: {tg-name: weight}
@@ -173,11 +216,7 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
             larn = call("elbv2", "CreateListener", **params)["Listeners"][0]["ListenerArn"]
             s.listeners[f"{name}/{lname}"] = larn
             for prio, rule in sorted((lst.get("rules") or {}).items(), key=lambda kv: int(kv[0])):
-                conds = []
-                if rule.get("paths"):
-                    conds.append({"Field": "path-pattern", "PathPatternConfig": {"Values": list(rule["paths"])}})
-                if rule.get("hosts"):
-                    conds.append({"Field": "host-header", "HostHeaderConfig": {"Values": list(rule["hosts"])}})
+                conds = _rule_conditions(rule)
                 call("elbv2", "CreateRule", ListenerArn=larn, Priority=int(prio), Conditions=conds,
                      Actions=_action(rule, s))
 
@@ -230,10 +269,11 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                 s.tasks[f"{cluster}/{sname}"] = [t["taskArn"] for t in tasks]
                 ips = [d["value"] for t in tasks for a in t.get("attachments", []) for d in a.get("details", [])
                        if d["name"] == "privateIPv4Address"]
-                for m in lbs:  # what ECS does for a service behind a target group
-                    if ips:
+                for m, spec in zip(lbs, svc.get("load_balancers", [])):  # what ECS does behind a target group
+                    if ips:  # ECS registers ip:containerPort; ``registered_port`` plays a script that used another
                         call("elbv2", "RegisterTargets", TargetGroupArn=m["targetGroupArn"],
-                             Targets=[{"Id": ip, "Port": m["containerPort"]} for ip in ips])
+                             Targets=[{"Id": ip, "Port": int(spec.get("registered_port", m["containerPort"]))}
+                                      for ip in ips])
             for spec in svc.get("stopped_tasks") or []:  # recently stopped tasks (not registered: ECS drained them)
                 if not run_tasks:
                     break
@@ -267,6 +307,9 @@ def seed(aws: Aws, sc: dict, *, before_service: Callable[[dict], None] | None = 
                 lb = s.load_balancers[r["alias"]]
                 rrset["AliasTarget"] = {"HostedZoneId": lb["zone"], "DNSName": f"dualstack.{lb['dns']}.",
                                         "EvaluateTargetHealth": True}
+            elif "alias_dns" in r:  # an alias to something outside the scenario (CloudFront, S3, a VPC endpoint)
+                rrset["AliasTarget"] = {"HostedZoneId": r["alias_zone"], "DNSName": r["alias_dns"],
+                                        "EvaluateTargetHealth": False}
             else:
                 rrset["TTL"] = int(r.get("ttl", 300))
                 rrset["ResourceRecords"] = [{"Value": v} for v in r["values"]]

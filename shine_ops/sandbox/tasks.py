@@ -20,7 +20,7 @@ from typing import Any
 RUN_LABEL = "shine-ops.sandbox.run"  # dockerLabels key marking a container the sandbox runs for real
 RUNNABLE = {
     "reference_service": [sys.executable, "-m", "reference_service"],
-    # the recorded broken backends (scaffolding for scenarios): incidents §3 and FM-14
+    # the recorded broken backends (scaffolding for scenarios): FM-15..FM-17 and FM-14
     "legacy_shine_v6": [sys.executable, "-m", "shine_ops.sandbox.legacy_app"],
     "crash_on_import": [sys.executable, "-c", "import application_hare_run_v6_clean"],  # FM-14: wsgi import fails
 }

@@ -6,10 +6,9 @@ interfaces) -> load balancer -> listener -> first matching rule -> target group 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from shine_ops.topology import rules as R
 from shine_ops.topology.model import Listener, LoadBalancer, RecordSet, Rule, Service, norm_dns
 from shine_ops.topology.snapshot import Snapshot
 
@@ -17,84 +16,26 @@ MAX_CHAIN = 8
 
 
 # --------------------------------------------------------------------------- ALB matching rules
-@lru_cache(maxsize=512)
-def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile(f"^{body}$", re.IGNORECASE if ignore_case else 0)
-
-
-def match_path_pattern(pattern: str, path: str) -> bool:
-    """ALB path patterns: case-sensitive, ``*`` any run of characters, ``?`` exactly one."""
-    return bool(_wildcard_regex(pattern, False).match(path))
-
-
-def match_host(pattern: str, host: str) -> bool:
-    return bool(_wildcard_regex(pattern.lower(), True).match(host.lower()))
-
-
-def sample_path(pattern: str) -> str:
-    """A concrete request path that a service path pattern stands for (``/api/*`` -> ``/api/shine-ops-probe``)."""
-    return pattern.replace("*", "shine-ops-probe").replace("?", "x")
+# One evaluator (topology.rules) judges rules everywhere; these names stay for the callers that route a plain
+# request (drift, older tests): ``route`` is ``rules.evaluate`` of ``Request.plain(host, path)``.
+match_path_pattern = R.match_path_pattern
+match_host = R.match_host
+sample_path = R.sample_path
+Route = R.Evaluation
 
 
 def rule_matches(rule: Rule, host: str | None, path: str) -> tuple[bool, str | None]:
-    """Does a plain ``GET host/path`` without special headers match ``rule``?
-
-    Returns (matches, note). Conditions that depend on headers, query strings or source IPs cannot match
-    a plain request; the note says so, so that a finding can state the assumption."""
-    if rule.is_default:
-        return True, None
-    note = None
-    for cond in rule.conditions:
-        if cond.field == "path-pattern":
-            if not any(match_path_pattern(v, path) for v in cond.values):
-                return False, None
-        elif cond.field == "host-header":
-            if host is None:
-                note = "host-header condition assumed to match (no domain given)"
-                continue
-            if not any(match_host(v, host) for v in cond.values):
-                return False, None
-        elif cond.field == "http-request-method":
-            if not any(v.upper() in ("GET", "HEAD") for v in cond.values):
-                return False, None
-        else:
-            return False, f"{cond.field} condition does not match a plain request"
-    return True, note
-
-
-@dataclass
-class Route:
-    """Where one request lands on one listener."""
-
-    listener: Listener
-    path: str
-    rule: Rule | None  # None: the listener's default action
-    matching: list[Rule]  # every rule that matches, in evaluation order (the first one wins)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def action(self):
-        return self.rule.action if self.rule else self.listener.default_action
-
-    @property
-    def rule_label(self) -> str:
-        return self.rule.label if self.rule else "default action"
+    """Does a plain ``GET host/path`` match ``rule``? (matches, note); a rule the evaluator cannot judge does not
+    match here, and its note says ``cannot judge``."""
+    v = R.rule_verdict(rule, R.Request.plain(host, path))
+    if v.result is None:
+        return False, f"cannot judge: {v.note}"
+    return bool(v.result), v.note
 
 
 def route(snapshot: Snapshot, listener: Listener, host: str | None, path: str) -> Route:
-    matching: list[Rule] = []
-    notes: list[str] = []
-    for rule in snapshot.rules_of(listener.arn):
-        if rule.is_default:
-            continue
-        ok, note = rule_matches(rule, host, path)
-        if note:
-            notes.append(f"{rule.label}: {note}")
-        if ok:
-            matching.append(rule)
-    return Route(listener=listener, path=path, rule=matching[0] if matching else None, matching=matching,
-                 notes=notes)
+    """Where a plain ``GET host/path`` lands on ``listener`` (see ``rules.Evaluation``)."""
+    return R.evaluate(snapshot, listener, R.Request.plain(host, path))
 
 
 def entry_listeners(snapshot: Snapshot, lb: LoadBalancer) -> list[Listener]:
@@ -120,8 +61,7 @@ class Branch:
 
 
 def records_named(snapshot: Snapshot, name: str) -> list[RecordSet]:
-    name = norm_dns(name)
-    return [r for r in snapshot.records if r.name == name and r.type in ("A", "AAAA", "CNAME")]
+    return [r for r in snapshot.records_by_name(norm_dns(name)) if r.type in ("A", "AAAA", "CNAME")]
 
 
 def zones_covering(snapshot: Snapshot, name: str) -> list[str]:
@@ -222,11 +162,52 @@ class RequestPath:
         return list(dict.fromkeys(self.record_lb_arns + self.service_lb_arns(snapshot)))
 
     def task_definition(self, snapshot: Snapshot):
+        """The PRIMARY revision (the service's ``taskDefinition``): the one ECS rolls out, which may run no task
+        yet (aws-semantics.md section 5). Checks of what serves use ``judged_task_definitions``."""
         return snapshot.task_definitions.get(self.service.task_definition) if self.service else None
+
+    def running_tasks(self, snapshot: Snapshot) -> list:
+        """The service's RUNNING tasks in the snapshot (ECS tags them ``group: service:<name>``; some emulators
+        list the whole cluster for ``ListTasks(serviceName=...)``, so the group and cluster are checked)."""
+        svc = self.service
+        if not svc:
+            return []
+        return [t for t in snapshot.tasks.values()
+                if t.last_status == "RUNNING" and t.group in (None, "", f"service:{svc.name}")
+                and (not t.raw.get("clusterArn") or t.raw.get("clusterArn") == svc.cluster_arn)]
+
+    def serving_task_definition_arns(self, snapshot: Snapshot) -> list[str]:
+        """The revisions that run, PRIMARY first: the running tasks' ``taskDefinitionArn`` when the tasks were
+        collected (what runs now), else the deployments' and task sets' with ``runningCount > 0`` (on AWS both
+        agree; an emulator's counts can lag a deployment, its tasks do not). Empty when nothing runs."""
+        svc = self.service
+        if not svc:
+            return []
+        tasks = [t.task_definition for t in self.running_tasks(snapshot) if t.task_definition]
+        counted = [d.task_definition for d in svc.deployments if d.running > 0 and d.status != "INACTIVE"] \
+            + [t.task_definition for t in svc.task_sets if t.running > 0]
+        running = set(tasks or counted)
+        order = svc.named_revisions() + tasks  # PRIMARY, then older deployments/task sets, then the rest
+        return [a for a in dict.fromkeys(order) if a in running]
+
+    def serving_task_definitions(self, snapshot: Snapshot) -> list:
+        """The collected task definitions of the revisions that run (deduplicated; see
+        ``serving_task_definition_arns``)."""
+        found = [snapshot.task_definitions.get(a) for a in self.serving_task_definition_arns(snapshot)]
+        return list({td.arn: td for td in found if td is not None}.values())
+
+    def judged_task_definitions(self, snapshot: Snapshot) -> list:
+        """What a task-definition check judges: the revisions that run, and the PRIMARY one (rolling out, or
+        the only one when nothing runs), PRIMARY first. A check says which of them serves
+        (``serving_task_definition_arns``)."""
+        primary = self.task_definition(snapshot)
+        out = ([primary] if primary is not None else []) + self.serving_task_definitions(snapshot)
+        return list({td.arn: td for td in out}.values())
 
 
 def services_behind(snapshot: Snapshot, lb_arns: list[str]) -> list[Service]:
-    """ECS services whose target groups a listener of these load balancers forwards to."""
+    """ECS services whose target groups a listener of these load balancers forwards to (at a weight above 0), for
+    any request at all. What one domain reaches is ``services_reached``."""
     found: dict[str, Service] = {}
     for lb_arn in lb_arns:
         for lst in snapshot.listeners_of(lb_arn):
@@ -236,6 +217,42 @@ def services_behind(snapshot: Snapshot, lb_arns: list[str]) -> list[Service]:
                     for svc in snapshot.services_using(tg):
                         found[svc.arn] = svc
     return list(found.values())
+
+
+@dataclass
+class Reach:
+    """One of the domain's requests on one listener, and the services it reaches (aws-semantics.md section 3)."""
+
+    load_balancer: str
+    listener: str
+    request: str
+    rule: str
+    services: list[str]
+    uncertain: list[str] = field(default_factory=list)  # rules on the way the evaluator cannot judge
+
+
+def services_reached(snapshot: Snapshot, lb_arns: list[str], host: str | None,
+                     service_paths: list[str] | None = None) -> tuple[list[Service], list[Reach]]:
+    """The ECS services the domain's own requests reach on these load balancers: plain requests with host = the
+    domain, over the declared ``service_paths``, else over ``GET /`` and the paths of the listener's rules for
+    that host. Neighbours on a shared load balancer (other hosts, header-only rules, weight-0 groups) are not
+    reached. A rule the evaluator cannot judge counts both ways (its groups and the fallback's): ambiguity is
+    reported, never guessed away."""
+    found: dict[str, Service] = {}
+    reaches: list[Reach] = []
+    for lb_arn in lb_arns:
+        lb = snapshot.load_balancers.get(lb_arn)
+        if lb is None:
+            continue
+        for lst in entry_listeners(snapshot, lb):
+            for jp in R.domain_paths(snapshot, lst, host, service_paths):
+                ev = R.evaluate(snapshot, lst, jp.request(host))
+                svcs = [s for tg in ev.possible_tgs() for s in snapshot.services_using(tg)]
+                for svc in svcs:
+                    found[svc.arn] = svc
+                reaches.append(Reach(lb.name, lst.label, ev.request.describe(), ev.rule_label,
+                                     list(dict.fromkeys(s.key for s in svcs)), list(ev.cannot_judge)))
+    return list(found.values()), reaches
 
 
 def candidate_services(snapshot: Snapshot, exclude_lbs: list[str]) -> list[Service]:

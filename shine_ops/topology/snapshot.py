@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,9 @@ from shine_ops.errors import AwsCallError
 from shine_ops.topology.model import (Certificate, HostedZone, Listener, LoadBalancer, NetworkAcl,
                                       NetworkInterface, RecordSet, RouteTable, Rule, SecurityGroup, Service, Subnet,
                                       Task, TaskDefinition, TargetGroup)
+
+
+_FAILURES = threading.Lock()  # collection lanes record failures at the same time
 
 
 @dataclass
@@ -40,10 +44,40 @@ class Snapshot:
     account_wide: bool = False
     # task definition family -> {ACTIVE revision: ARN} (listed, not described)
     task_definition_revisions: dict[str, dict[int, str]] = field(default_factory=dict)
+    # load balancer ARN -> topology.metrics.LbMetrics: CloudWatch's recent 504s and response times (area
+    # ``lb_metrics``, optional evidence: a failed read is kept on the entry, never in ``errors``)
+    lb_metrics: dict[str, Any] = field(default_factory=dict)
+    # record sets by name, rebuilt when the list changes (collection only adds to it)
+    _records_index: Any = field(default=None, init=False, repr=False, compare=False)
+
+    # -- contained failures ---------------------------------------------------------------------
+    def record_failure(self, area: str, err: AwsCallError, resource: str | None = None) -> None:
+        """Keep a failed read of ``area`` (for ``resource``, where reads are per resource) instead of ending the
+        run: exactly the checks that declare ``area`` in their ``needs`` then report ``error`` naming the call."""
+        with _FAILURES:
+            kept = self.errors.setdefault(area, err)
+            if resource and resource not in kept.resources:
+                kept.resources.append(resource)
+
+    @property
+    def failed_areas(self) -> dict[str, AwsCallError]:
+        """Area -> the error that stopped its collection (an alias of ``errors``)."""
+        return self.errors
 
     # -- lookups --------------------------------------------------------------------------------
     def lb_by_dns(self, dns: str) -> LoadBalancer | None:
         return next((lb for lb in self.load_balancers.values() if lb.dns_name == dns), None)
+
+    def records_by_name(self, name: str) -> list[RecordSet]:
+        """The record sets called ``name`` (already normalised), in collection order. Indexed: resolving every
+        name of a zone (a path found without a domain) would otherwise scan every record for each name."""
+        key = (id(self.records), len(self.records))
+        if self._records_index is None or self._records_index[0] != key:
+            by_name: dict[str, list[RecordSet]] = {}
+            for r in self.records:
+                by_name.setdefault(r.name, []).append(r)
+            self._records_index = (key, by_name)
+        return self._records_index[1].get(name, [])
 
     def lb_by_ref(self, ref: str) -> LoadBalancer | None:
         """Find a load balancer by ``app/name/id`` (as ELB network interfaces describe themselves)."""

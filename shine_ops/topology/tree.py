@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shine_ops.topology import path as P
+from shine_ops.topology import rules as R
 from shine_ops.topology.snapshot import Snapshot
 
 
@@ -57,14 +58,17 @@ def build_tree(snap: Snapshot, path: P.RequestPath, marks: dict[str, str] | None
                   security_groups=sg_labels(lb.security_groups), checks=marks.get("load_balancer"))
         for lst in snap.listeners_of(arn):
             ln = _node("listener", lst.label, arn=lst.arn, checks=marks.get("listener"))
+            reached = _domain_requests_by_rule(snap, lst, path.domain)
             for rule in snap.rules_of(lst.arn):
-                action = rule.action if not rule.is_default else lst.default_action
-                rn = _node("rule", f"{rule.label}: {action.describe(snap.tg_names())}", arn=rule.arn)
-                rn["children"] = [tg_node(t) for t in action.target_groups]
+                chain = R.listener_chain(lst, rule) if rule.is_default else R.rule_chain(rule)
+                rn = _node("rule", f"{rule.label}: {_chain_text(chain, snap)}", arn=rule.arn,
+                           requests=reached.get(rule.arn), note=_rule_note(rule, chain, path.domain))
+                rn["children"] = [tg_node(t) for t in chain.terminal.target_groups]
                 ln["children"].append(rn)
             if not snap.rules_of(lst.arn):
-                rn = _node("rule", f"default: {lst.default_action.describe(snap.tg_names())}")
-                rn["children"] = [tg_node(t) for t in lst.default_action.target_groups]
+                chain = R.listener_chain(lst)
+                rn = _node("rule", f"default: {_chain_text(chain, snap)}", requests=reached.get("default"))
+                rn["children"] = [tg_node(t) for t in chain.terminal.target_groups]
                 ln["children"].append(rn)
             n["children"].append(ln)
         return n
@@ -85,6 +89,41 @@ def build_tree(snap: Snapshot, path: P.RequestPath, marks: dict[str, str] | None
     return root
 
 
+def _chain_text(chain: R.ActionChain, snap: Snapshot) -> str:
+    """``authenticate-oidc, then forward to a (1), b (0: no traffic)``."""
+    text = chain.terminal.describe(snap.tg_names())
+    if chain.terminal.type == "forward" and len(chain.terminal.target_groups) > 1:
+        for arn, w in chain.terminal.target_groups.items():
+            if w == 0:
+                name = snap.tg_name(arn)
+                text = text.replace(f"{name} (0)", f"{name} (0: no traffic)")
+    return "".join(f"{a.type}, then " for a in chain.auth) + text
+
+
+def _rule_note(rule: Any, chain: R.ActionChain, domain: str | None) -> str | None:
+    """Why a rule is not the domain's (another host) or cannot be judged (what the evaluator does not model)."""
+    notes = [c.label + ": not modelled" for c in rule.conditions if c.regex_values or c.field not in R.CONDITION_FIELDS]
+    notes += chain.unknown
+    if getattr(rule, "transforms", None):
+        notes.append("Transforms: not modelled")
+    hosts = rule.values("host-header")
+    if domain and hosts and not any(R.match_host(h, domain) for h in hosts):
+        notes.append(f"another host than {domain}")
+    return "; ".join(notes) or None
+
+
+def _domain_requests_by_rule(snap: Snapshot, lst: Any, domain: str | None) -> dict[str, list[str]]:
+    """Rule ARN (or "default") -> the domain's plain requests it decides (GET / and its rules' paths)."""
+    if not domain:
+        return {}
+    out: dict[str, list[str]] = {}
+    for jp in R.domain_paths(snap, lst, domain, None):
+        ev = R.evaluate(snap, lst, jp.request(domain))
+        key = ev.rule.arn if ev.rule else next((r.arn for r in snap.rules_of(lst.arn) if r.is_default), "default")
+        out.setdefault(key, []).append(ev.request.describe() + (" (cannot judge)" if not ev.judged else ""))
+    return out
+
+
 def render_tree(tree: dict[str, Any], color: bool = True) -> str:
     import io
 
@@ -102,6 +141,10 @@ def render_tree(tree: dict[str, Any], color: bool = True) -> str:
             s += f" [dim]SG {', '.join(n['security_groups'])}[/dim]"
         if n.get("mapping"):
             s += f" [dim]{n['mapping']}[/dim]"
+        if n.get("note"):
+            s += f" [yellow]({_esc(n['note'])})[/yellow]"
+        if n.get("requests"):
+            s += f" [dim]<- {_esc(', '.join(n['requests']))}[/dim]"
         return s
 
     def add(t: Any, n: dict[str, Any]) -> None:

@@ -39,13 +39,24 @@ def sandbox_up(cli, scenario: str) -> dict:
     return st
 
 
+DECLARATIONS = ("health_path", "service_paths", "startup_budget_s", "latency_budget_s", "frontend_origins",
+                "serves_reference_api")
+
+
 @pytest.fixture()
-def scenario_server(moto_server: str, monkeypatch: pytest.MonkeyPatch):
+def scenario_server(moto_server: str, monkeypatch: pytest.MonkeyPatch, cli, tmp_path: Path):
     """Seed a named sandbox scenario into the module's plain moto server (reset first) and return its endpoint.
 
     Faster than the sandbox daemon (no service process): for configuration checks, driven with
-    ``diagnose --endpoint-url ... --no-probe``. Target health is the sandbox's simulated one.
+    ``diagnose --endpoint-url ... --no-probe``. Target health is the sandbox's simulated one. The scenario's
+    declarations (its ``target:`` block, as ``--sandbox`` reads them) are written to a ``shine-ops.yaml`` that
+    the ``cli`` runs beside, as a user's project file would hold them.
     """
+    import yaml
+
+    project = tmp_path / "scenario-project"
+    project.mkdir(exist_ok=True)
+    monkeypatch.setattr(cli, "cwd", project)
     import requests
     from moto.moto_api import state_manager
 
@@ -67,6 +78,8 @@ def scenario_server(moto_server: str, monkeypatch: pytest.MonkeyPatch):
         requests.post(f"{moto_server}/moto-api/reset", timeout=10)
         state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10 ** 6})
         sc = load_scenario(name)
+        declared = {k: v for k, v in (sc.get("target") or {}).items() if k in DECLARATIONS and v is not None}
+        (project / "shine-ops.yaml").write_text(yaml.safe_dump(declared) if declared else "")
         aws = Aws(ConnectionOptions(endpoint_url=moto_server, region=sc["region"]))
 
         def before_service(spec: dict) -> None:
@@ -90,3 +103,23 @@ def diagnose_json(cli, endpoint: str, *args: str) -> dict:
     report = json.loads(proc.stdout)
     report["_exit"] = proc.returncode
     return report
+
+
+@pytest.fixture()
+def chaos_proxy():
+    """Factory: ``chaos_proxy(upstream, fault_rate=0.3, latency_s=0.0, seed=0, services=None)`` starts a wire
+    proxy (shine_ops/testing/wire_proxy.py) in front of a loopback moto server and returns it (``.url`` to point
+    the CLI at, ``.injected`` per operation). Every proxy started is stopped at teardown."""
+    from shine_ops.testing.wire_proxy import WireProxy
+
+    started: list[WireProxy] = []
+
+    def make(upstream: str, *, fault_rate: float = 0.3, latency_s: float = 0.0, seed: int = 0,
+             services=None) -> WireProxy:
+        proxy = WireProxy(upstream, fault_rate=fault_rate, latency_s=latency_s, seed=seed, services=services).start()
+        started.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in started:
+        proxy.stop()

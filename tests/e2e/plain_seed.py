@@ -14,6 +14,17 @@ import boto3
 from shine_ops.sandbox.seed import self_signed_cert
 
 DOMAIN = "api.shineskincollective.com"
+# What the Shine team declares about its app in shine-ops.yaml (the account alone does not say that /api/*
+# belongs to the service: without it, a request for /api/* going astray is not evidence of a fault).
+TEAM_DECLARATIONS = "service_paths: [/health, /api/*]\nhealth_path: /health\n"
+
+
+def team_project(folder) -> str:
+    """A project folder whose shine-ops.yaml holds the team's declarations; run the CLI there."""
+    from pathlib import Path
+
+    (Path(folder) / "shine-ops.yaml").write_text(TEAM_DECLARATIONS)
+    return str(folder)
 
 
 def seed_incident(endpoint: str, *, repaired: bool = False, decoys: int = 2) -> dict:

@@ -70,7 +70,7 @@ def test_preflight_refuses_memory_below_the_model_card(cli, scenario_server, tmp
                        aws_secret_access_key="t")
     revisions = ecs.list_task_definitions()["taskDefinitionArns"]
     other = cli("deploy", "--endpoint-url", endpoint, "--region", "us-east-1", *SVC, "--memory", "512",
-                "--deadline", "1", "--yes")
+                "--deadline", "1", "--yes", cwd=tmp_path)  # no project file: not declared the reference service
     assert "SKIP  deploy.memory-covers-model: No MODEL_URI" in other.stdout, other.stdout + other.stderr
     assert _service(endpoint)["taskDefinition"].endswith(":1")  # (never steady in plain moto: rolled back)
     cfg = tmp_path / "shine-ops.yaml"

@@ -10,12 +10,14 @@ import pytest
 from tests.e2e.plain_seed import DOMAIN, seed_incident
 
 pytestmark = pytest.mark.slow
-FOUR = ["dns.points-to-service-alb", "listener.routes-to-service", "tg.port-matches-container", "sg.alb-to-task-ingress"]
+# the incident's root causes AWS's semantics support (its target group on 5000 is only a warn: ECS registers
+# the task on the container port 8000)
+ROOTS = ["dns.points-to-service-alb", "listener.routes-to-service", "sg.alb-to-task-ingress"]
 
 
 def _config(tmp_path, expires: dt.date) -> None:
     lines = ["suppressions:"]
-    for check in FOUR:
+    for check in ROOTS:
         lines += [f"  - check: {check}", "    reason: known, fix scheduled", "    owner: oncall@example.com",
                   f"    expires: {expires.isoformat()}"]
     (tmp_path / "shine-ops.yaml").write_text("\n".join(lines) + "\n")
@@ -30,7 +32,7 @@ def test_suppressed_findings_do_not_fail_the_run_until_they_expire(cli, fresh_mo
     report = json.loads(proc.stdout)
     assert proc.returncode == 0, proc.stderr
     by_id = {f["check"]: f for f in report["findings"]}
-    for check in FOUR:
+    for check in ROOTS:
         assert by_id[check]["status"] == "fail"
         assert by_id[check]["suppressed"]["owner"] == "oncall@example.com"
     _config(tmp_path, dt.date.today() - dt.timedelta(days=1))

@@ -39,7 +39,9 @@ def test_each_symptom_orders_the_causes_it_can_have(cli, scenario_server):
     endpoint = scenario_server("shine-incident")
     firsts = {s: json.loads(_triage(cli, endpoint, s, "--format", "json").stdout)["first_broken_link"]["check"]
               for s in ("502", "503", "unhealthy-targets", "dns")}
-    assert firsts == {"502": "tg.port-matches-container", "503": "listener.routes-to-service",
+    # the incident's target group on 5000 is a warn (its task sits on 8000): the 502 path's first failure is
+    # the unhealthy targets that the missing ingress explains
+    assert firsts == {"502": "tg.targets-healthy", "503": "listener.routes-to-service",
                       "unhealthy-targets": "sg.alb-to-task-ingress", "dns": "dns.points-to-service-alb"}
 
 

@@ -1,5 +1,5 @@
 """The load-balancer and listener checks as pure functions: alb.active, alb.sg-allows-listener,
-listener.https-certificate, listener.http-redirects-https, alb.idle-timeout-covers-latency."""
+listener.https-certificate, listener.http-redirects-https (alb.idle-timeout-covers-latency: test_alb_idle_timeout.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from shine_ops.evaluators import REGISTRY, Settings
+from shine_ops.evaluators import REGISTRY
 from shine_ops.evaluators.listener import name_matches
 from tests.evaluators.builders import LB_ARN, LEGACY_ARN, LST, TG_OLD, TG_SVC
 from tests.evaluators.builders_alb import CERT, CERT2, LST80, build_alb, cert
@@ -300,61 +300,4 @@ def test_listener_http_redirects_https_does_not_judge_http_only_record_load_bala
     assert out.status == "pass" and "legacy has no HTTPS listener (not judged)" in out.summary
 
 
-# --------------------------------------------------------------------------- alb.idle-timeout-covers-latency
-def test_alb_idle_timeout_covers_latency_absent_attribute_is_the_aws_default():
-    out = run("alb.idle-timeout-covers-latency", build_alb(attributes={}))
-    assert out.status == "pass" and "60 s (AWS default; attribute not set)" in out.summary
-    row = out.evidence["load_balancers"][0]
-    assert row["idle_timeout_s"] == 60 and row["source"].startswith("AWS default") and row["raw"] is None
-
-
-def test_alb_idle_timeout_covers_latency_fails_below_the_budget():
-    out = run("alb.idle-timeout-covers-latency", build_alb(attributes={"idle_timeout.timeout_seconds": "15"}))
-    assert out.status == "fail" and out.resources == [LB_ARN]
-    assert "prod closes connections idle for 15 s, less than the 30 s" in out.summary and "504" in out.summary
-    assert out.evidence["load_balancers"][0]["source"] == "attribute idle_timeout.timeout_seconds"
-
-
-def test_alb_idle_timeout_covers_latency_equal_to_budget_passes():
-    assert run("alb.idle-timeout-covers-latency",
-               build_alb(attributes={"idle_timeout.timeout_seconds": "30"})).status == "pass"
-
-
-def test_alb_idle_timeout_covers_latency_default_fails_a_longer_budget():
-    ctx = build_alb()
-    ctx.settings = Settings(latency_budget_s=90)
-    out = run("alb.idle-timeout-covers-latency", ctx)
-    assert out.status == "fail" and "60 s" in out.summary and "90 s" in out.summary
-    assert "AWS default" in out.actual
-
-
-def test_alb_idle_timeout_covers_latency_unreadable_value_fails():
-    out = run("alb.idle-timeout-covers-latency", build_alb(attributes={"idle_timeout.timeout_seconds": "soon"}))
-    assert out.status == "fail" and "'soon'" in out.summary
-
-
-def test_alb_idle_timeout_covers_latency_skips_when_not_collected_or_network_lb():
-    ctx = build_alb()
-    ctx.snapshot.load_balancers[LB_ARN].attributes = None
-    assert run("alb.idle-timeout-covers-latency", ctx).status == "skip"
-    out = run("alb.idle-timeout-covers-latency", build_alb(lb_type="network"))
-    assert out.status == "skip" and "network load balancers" in out.summary
-
-
-def test_alb_idle_timeout_covers_latency_judges_every_path_load_balancer():
-    ctx = build_alb(alias_to="legacy", attributes={"idle_timeout.timeout_seconds": "120"})
-    ctx.snapshot.load_balancers[LEGACY_ARN].attributes = {"idle_timeout.timeout_seconds": "10"}
-    out = run("alb.idle-timeout-covers-latency", ctx)
-    assert out.status == "warn" and "legacy closes connections idle for 10 s" in out.summary
-    assert set(out.resources) == {LB_ARN, LEGACY_ARN}
-    ctx.snapshot.load_balancers[LB_ARN].attributes = {"idle_timeout.timeout_seconds": "20"}
-    out = run("alb.idle-timeout-covers-latency", ctx)
-    assert out.status == "fail" and out.summary.startswith("Load balancer prod closes connections idle for 20 s")
-
-
-def test_alb_idle_timeout_covers_latency_without_service_judges_the_record_load_balancer():
-    ctx = build_alb(alias_to="legacy")
-    ctx.snapshot.load_balancers[LEGACY_ARN].attributes = {"idle_timeout.timeout_seconds": "10"}
-    ctx.path.service = None  # no service found: the record's load balancer is all there is to judge
-    out = run("alb.idle-timeout-covers-latency", ctx)
-    assert out.status == "fail" and "legacy" in out.summary
+# alb.idle-timeout-covers-latency: tests/evaluators/test_alb_idle_timeout.py

@@ -44,6 +44,7 @@ def test_listener_routes_to_service_passes_on_default_forward():
 
 def test_listener_routes_to_service_fails_when_api_falls_to_legacy_default():
     ctx = build(default_tg=TG_OLD, rules=[(200, ["/health"], TG_SVC)])
+    ctx.settings.service_paths = ["/health", "/api/*"]  # declared: /api/* is the service's (undeclared: a warn)
     out = run("listener.routes-to-service", ctx)
     assert out.status == "fail"
     assert "/api/shine-ops-probe -> default action -> forward to old" in out.summary
@@ -54,13 +55,6 @@ def test_listener_routes_to_service_names_the_shadowing_rule():
     ctx = build(default_tg=TG_OLD, rules=[(10, ["/api/*"], TG_OLD), (20, ["/api/*", "/health"], TG_SVC)])
     out = run("listener.routes-to-service", ctx)
     assert out.status == "fail" and "shadows priority 20" in out.actual
-
-
-def test_tg_port_matches_container_pass_and_fail():
-    assert run("tg.port-matches-container", build()).status == "pass"
-    out = run("tg.port-matches-container", build(tg_port=5000))
-    assert out.status == "fail" and "port 5000" in out.summary and "listens on 8000" in out.summary
-    assert TG_SVC in out.resources
 
 
 def test_ecs_service_running_pass_and_failures():
