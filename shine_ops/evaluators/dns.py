@@ -181,6 +181,8 @@ _VPCE = re.compile(r"(vpce-[0-9a-f]+)")
 def reached(name: str) -> str:
     """What a name or address outside the account's load balancers is, in words (docs/aws-behaviour.md section 6)."""
     name = name.strip().rstrip(".")
+    if not name:  # a record that holds no value at all (its branch ends on nothing)
+        return "a record with no value"
     if name.startswith("chain longer than"):
         return f"a record chain {name}"
     values = [v.strip() for v in name.split(",") if v.strip()]

@@ -198,7 +198,8 @@ def port_env_matches_container(ctx: Context, params: dict) -> Outcome:
             try:
                 value = int(str(raw).strip())
             except ValueError:
-                problems.append((td, f"container {c.name} sets PORT={raw!r}, which is no port number"))
+                shown = f"PORT={raw!r}" if str(raw).strip() else "PORT to an empty value"
+                problems.append((td, f"container {c.name} sets {shown}, which is no port number"))
                 continue
             if want and value not in want:
                 problems.append((td, f"container {c.name} sets PORT={value}, but its container port is "

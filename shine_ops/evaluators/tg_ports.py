@@ -42,6 +42,12 @@ class PortJudgement:
     evidence: dict = field(default_factory=dict)
 
 
+def _target_label(target, tg: TargetGroup) -> str:
+    """``id:port`` of a registered target (its own port, else the group's); the id alone when neither has one."""
+    port = target.port or tg.port
+    return f"{target.id}:{port}" if port is not None else f"{target.id} (no port)"
+
+
 def judge_ports(ctx: Context) -> list[PortJudgement]:
     """Judge every mapping of the service: targets on the container port (fail if not), the group's own
     ``Port`` differing only a note (warn). Shared by the check and by ``tg.replace-with-container-port``."""
@@ -76,8 +82,8 @@ def judge_ports(ctx: Context) -> list[PortJudgement]:
             out.append(j)
             continue
         registered = [t for t in (tg.targets or []) if t.state not in ("draining",)]
-        j.evidence["registered"] = [f"{t.id}:{t.port or tg.port}" for t in registered]
-        j.wrong = [f"{t.id}:{t.port or tg.port}" for t in registered if (t.port or tg.port) != j.expected_port]
+        j.evidence["registered"] = [_target_label(t, tg) for t in registered]
+        j.wrong = [_target_label(t, tg) for t in registered if (t.port or tg.port) != j.expected_port]
         if j.wrong:
             j.verdict = "fail"
             j.text = (f"target group {tg.name} has {', '.join(j.wrong)} registered, but container "

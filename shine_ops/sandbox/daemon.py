@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         scenario = load_scenario(args.scenario)
-        health.install()
+        health.install(default_scale=health.DAEMON_SCALE)
         state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10 ** 6})
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()

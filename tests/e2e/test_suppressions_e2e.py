@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.e2e.plain_seed import DOMAIN, seed_incident
+from tests.e2e.plain_seed import DOMAIN, TEAM_DECLARATIONS, seed_incident
 
 pytestmark = pytest.mark.slow
 # the incident's root causes AWS's semantics support (its target group on 5000 is only a warn: ECS registers
@@ -20,7 +20,7 @@ def _config(tmp_path, expires: dt.date) -> None:
     for check in ROOTS:
         lines += [f"  - check: {check}", "    reason: known, fix scheduled", "    owner: oncall@example.com",
                   f"    expires: {expires.isoformat()}"]
-    (tmp_path / "shine-ops.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / "shine-ops.yaml").write_text(TEAM_DECLARATIONS + "\n".join(lines) + "\n")
 
 
 def test_suppressed_findings_do_not_fail_the_run_until_they_expire(cli, fresh_moto, tmp_path):

@@ -56,7 +56,7 @@ def test_undeclared_path_slash_with_healthy_targets_passes():
     assert out.status == "pass" and "the targets are healthy" in out.summary
 
 
-def test_undeclared_path_with_404s_fails_on_the_reason_code():
+def test_tg_health_check_matches_app_fails_on_404s_without_a_declared_path():
     ctx = build_tg_ecs(health_check={"path": "/healthz"}, targets=unhealthy())
     out = run(ctx)
     assert out.status == "fail" and "asks for /healthz" in out.summary and "404" in out.summary

@@ -31,7 +31,7 @@ def test_group_port_differs_with_no_targets_is_still_only_a_warn():
     assert out.status == "warn" and "ECS registers tasks on 8000" in out.summary
 
 
-def test_targets_registered_on_a_port_nothing_listens_on_fail():
+def test_tg_port_matches_container_fails_on_targets_registered_on_a_port_nothing_listens_on():
     out = run(build_tg_ecs(tg_port=5000, targets=[target("10.0.1.10", port=5000), target("10.0.1.11")]))
     assert out.status == "fail"
     assert "10.0.1.10:5000 registered" in out.summary and "listens on 8000" in out.summary

@@ -592,6 +592,9 @@ def worlds(draw: Any) -> dict[str, Any]:
             gen["elbv2"].of(service_model("elbv2").operation_model("DescribeLoadBalancerAttributes").output_shape))
         r[f"cloudwatch.GetMetricData LoadBalancer={lb.ref}"] = draw(
             gen["cloudwatch"].of(service_model("cloudwatch").operation_model("GetMetricData").output_shape))
+    for item in listeners + rules:
+        for action in item.get("DefaultActions", []) + item.get("Actions", []):
+            _coherent_action(draw, action, p)
     r["elbv2.DescribeListeners"] = {"Listeners": listeners}
     r["elbv2.DescribeRules"] = {"Rules": rules}
     tgs = []
@@ -620,10 +623,12 @@ def worlds(draw: Any) -> dict[str, Any]:
                 "Name": DOMAIN + ".", "Type": draw(st.sampled_from(["A", "AAAA"])),
                 "AliasTarget": {"HostedZoneId": "Z1H1FL5HABSF5", "EvaluateTargetHealth": draw(st.booleans()),
                                 "DNSName": draw(st.sampled_from([lb.dns + ".", f"dualstack.{lb.dns}."]))}})))
-        for rec in recs:  # a record is an alias or holds values, never both; an alias has no TTL
+        for rec in recs:  # a record is an alias or holds values (at least one), never both; an alias has no TTL
             if "AliasTarget" in rec:
                 rec.pop("ResourceRecords", None)
                 rec.pop("TTL", None)
+            elif not rec.get("ResourceRecords"):
+                rec["ResourceRecords"] = [{"Value": draw(h["route53"]["ResourceRecord.Value"])}]
         r[f"route53.ListResourceRecordSets HostedZoneId={zid}"] = {"ResourceRecordSets": recs}
 
     # -- ECS -----------------------------------------------------------------------------------------------------
@@ -659,6 +664,19 @@ def worlds(draw: Any) -> dict[str, Any]:
         cluster, name = draw(st.sampled_from(p.services + [(p.clusters[0], "missing-svc")]))
         target = {"cluster": cluster.rsplit("/", 1)[1], "service": name}
     return {"responses": r, "target": target}
+
+
+def _coherent_action(draw: Any, action: dict, p: Pools) -> None:
+    """What ELBv2 enforces on every action it stores: a forward names at least one target group, a redirect or
+    fixed response carries its configuration (the model leaves all three optional)."""
+    kind = action.get("Type")
+    if kind == "forward" and not action.get("TargetGroupArn") and not (action.get("ForwardConfig") or {}).get(
+            "TargetGroups"):
+        action["TargetGroupArn"] = draw(_some(p.tg_arns() + [p.ghost_tg]))
+    elif kind == "redirect" and "RedirectConfig" not in action:
+        action["RedirectConfig"] = {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}
+    elif kind == "fixed-response" and "FixedResponseConfig" not in action:
+        action["FixedResponseConfig"] = {"StatusCode": "404"}
 
 
 # --------------------------------------------------------------------------- coverage

@@ -11,12 +11,15 @@ Each bug the fuzzer found keeps a small fixed world below (a corpus world with o
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.corpus.replay import load_world
 from tests.fuzz.strategies import OPERATIONS, PINNED, declared_settings, worlds
@@ -24,14 +27,32 @@ from tests.fuzz.world import EMPTY_NAME, diagnose
 
 EXAMPLES = int(os.environ.get("SHINE_OPS_FUZZ_EXAMPLES", "40"))
 SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+# Shrinking a whole account takes minutes and rarely makes the broken sentence clearer: off unless asked for
+# (SHINE_OPS_FUZZ_SHRINK=1). A failure dumps its world to a JSON file instead (see _dump).
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target] + (
+    [Phase.shrink] if os.environ.get("SHINE_OPS_FUZZ_SHRINK") else [])
 TOPOLOGY = Path(__file__).resolve().parents[2] / "shine_ops" / "topology"
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=SLOW_OK, print_blob=True)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=SLOW_OK, print_blob=True, phases=PHASES)
 @given(world=worlds(), declared=declared_settings())
 def test_generated_accounts_keep_the_invariants(world, declared):
-    out = diagnose(world, declared)
-    assert out.problems == [], "\n".join(out.problems)
+    try:
+        out = diagnose(world, declared)
+    except Exception as exc:
+        raise AssertionError(f"crash: {type(exc).__name__}: {exc} ({_dump(world, declared)})") from exc
+    assert out.problems == [], "\n".join(out.problems) + f"\n({_dump(world, declared)})"
+
+
+def _dump(world: dict, declared) -> str:
+    """Write a failing world where it can be replayed: ``tests.fuzz.world.diagnose(doc, Settings(**doc["settings"]))``."""
+    from dataclasses import asdict
+
+    doc = {**world, "settings": asdict(declared)}
+    text = json.dumps(doc, indent=1, default=str, sort_keys=True)
+    path = Path(tempfile.gettempdir()) / f"shine-ops-fuzz-{hashlib.sha1(text.encode()).hexdigest()[:10]}.json"
+    path.write_text(text)
+    return f"world written to {path}"
 
 
 def test_the_fuzzer_answers_every_operation_the_collectors_call():
@@ -53,7 +74,7 @@ def _world(base: str, target: dict, edit) -> dict:
     return {"responses": responses, "target": target}
 
 
-HEALTHY = {"domain": "api.example.com"}
+HEALTHY = {"domain": "www.example.com"}  # healthy-fargate's own domain (its verdicts.yaml)
 
 
 def _service(responses: dict) -> dict:
@@ -93,6 +114,80 @@ def test_a_load_balancer_without_listeners_names_what_was_judged():
     assert out.problems == []
     f = next(f for f in out.report.findings if f.check == "listener.routes-to-service")
     assert f.status == "fail" and "no request could be judged" in f.summary
+
+
+def _finding(out, check: str):
+    return next(f for f in out.report.findings if f.check == check)
+
+
+def _empty_port_env(r: dict) -> None:
+    td = next(v for k, v in r.items() if k.startswith("ecs.DescribeTaskDefinition "))["taskDefinition"]
+    td["containerDefinitions"][0]["environment"] = [{"name": "PORT", "value": ""}]
+
+
+def test_an_empty_port_variable_is_named_as_empty():
+    """Found by the fuzzer: "container sidecar sets PORT='', which is no port number"."""
+    out = diagnose(_world("healthy-fargate", HEALTHY, _empty_port_env))
+    assert out.problems == []
+    f = _finding(out, "ecs.port-env-matches-container")
+    assert f.status == "fail" and "sets PORT to an empty value" in f.summary
+
+
+def _portless_group(r: dict) -> None:
+    r["elbv2.DescribeTargetGroups"]["TargetGroups"][0].pop("Port")
+    th = next(v for k, v in r.items() if k.startswith("elbv2.DescribeTargetHealth "))
+    th["TargetHealthDescriptions"][0]["Target"].pop("Port")
+
+
+def test_a_target_without_a_port_in_a_group_without_one_is_named_without_none():
+    """Found by the fuzzer: "tg-0 has 203.0.113.10:None registered" (neither the target nor its group has a port)."""
+    out = diagnose(_world("healthy-fargate", HEALTHY, _portless_group))
+    assert out.problems == []
+    f = _finding(out, "tg.port-matches-container")
+    assert f.status == "fail" and "10.0.1.184 (no port)" in f.summary
+
+
+def _group_without_own_port(r: dict) -> None:
+    r["elbv2.DescribeTargetGroups"]["TargetGroups"][0].pop("Port")
+
+
+def test_a_group_without_its_own_port_says_so():
+    """Found by the fuzzer: "Target group tg-0's own port is None while ECS registers tasks on 80"."""
+    out = diagnose(_world("healthy-fargate", HEALTHY, _group_without_own_port))
+    assert out.problems == []
+    f = _finding(out, "tg.port-matches-container")
+    assert f.status == "warn" and "has no port of its own" in f.summary
+
+
+def _gateway_in_front(r: dict) -> None:
+    lb = r["elbv2.DescribeLoadBalancers"]["LoadBalancers"][0]
+    lb.pop("SecurityGroups")
+    lb["Type"] = "gateway"  # a gateway load balancer has no security group
+    for sg in r["ec2.DescribeSecurityGroups"]["SecurityGroups"]:  # and the tasks admit nothing but their own group
+        for perm in sg.get("IpPermissions", []):
+            perm["IpRanges"], perm["Ipv6Ranges"], perm["PrefixListIds"] = [], [], []
+
+
+def test_a_load_balancer_without_security_groups_is_named_by_its_subnets():
+    """Found by the fuzzer: "admits nothing from the load balancer's  on tcp/8000" (no load-balancer group)."""
+    out = diagnose(_world("healthy-fargate", HEALTHY, _gateway_in_front))
+    assert out.problems == []
+    f = _finding(out, "sg.alb-to-task-ingress")
+    assert f.status == "fail" and "from the load balancer's subnets" in f.summary, f.summary
+
+
+def _record_without_value(r: dict) -> None:
+    recs = next(v for k, v in r.items() if k.startswith("route53.ListResourceRecordSets "))["ResourceRecordSets"]
+    recs[:] = [x for x in recs if x["Name"] != "www.example.com."]  # the domain's only record holds no value
+    recs.append({"Name": "www.example.com.", "Type": "A", "TTL": 60, "ResourceRecords": []})
+
+
+def test_a_record_without_a_value_is_named_as_such():
+    """Found by the fuzzer: "api.example.com resolves to , a name outside this account's hosted zones"."""
+    out = diagnose(_world("healthy-fargate", HEALTHY, _record_without_value))
+    assert out.problems == []
+    f = _finding(out, "dns.points-to-service-alb")
+    assert "a record with no value" in f.summary, f.summary
 
 
 # --------------------------------------------------------------------------- open bugs (PINNED in strategies.py)
