@@ -134,9 +134,8 @@ def render_tree(tree: dict[str, Any], color: bool = True) -> str:
 
     def label(n: dict[str, Any]) -> str:
         s = f"[bold]{n['kind']}[/bold] {_esc(n['label'])}"
-        for key in ("checks", "network_checks"):
-            if n.get(key):
-                s += f" [{style.get(n[key], '')}]\\[{n[key]}][/]"
+        if n.get("checks"):
+            s += f" [{style.get(n['checks'], '')}]\\[{n['checks']}][/]"
         if n.get("security_groups"):
             s += f" [dim]SG {', '.join(n['security_groups'])}[/dim]"
         if n.get("mapping"):
@@ -148,6 +147,9 @@ def render_tree(tree: dict[str, Any], color: bool = True) -> str:
         return s
 
     def add(t: Any, n: dict[str, Any]) -> None:
+        if n.get("network_checks"):  # one status per line: the network between load balancer and tasks apart
+            st = n["network_checks"]
+            t.add(f"[bold]network[/bold] security groups and NACLs to the tasks [{style.get(st, '')}]\\[{st}][/]")
         for c in n["children"]:
             add(t.add(label(c)), c)
 
