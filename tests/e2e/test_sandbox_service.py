@@ -83,11 +83,14 @@ def test_port_env_mismatch_really_listens_on_the_wrong_port(cli):
 
 
 def test_one_fix_repairs_the_sandbox_incident_end_to_end(cli):
-    """fix alb-ecs --sandbox --apply --yes repairs all four faults; then diagnose (live smoke included) exits 0."""
+    """fix alb-ecs --sandbox --apply --yes --wait repairs the faults and waits until the targets turn healthy (the
+    sandbox converges over interval x threshold, as AWS does); then diagnose (live smoke included) exits 0."""
     sandbox_up(cli, "shine-incident")
     try:
-        fixed = cli("fix", "alb-ecs", "--sandbox", "--apply", "--yes", timeout=300)
+        fixed = cli("fix", "alb-ecs", "--sandbox", "--apply", "--yes", "--wait", "--wait-timeout", "120",
+                    timeout=300)
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "green after" in fixed.stdout + fixed.stderr
         proc = cli("diagnose", "--sandbox", "--format", "json")
         report = json.loads(proc.stdout)
         assert proc.returncode == 0, [f for f in report["findings"] if f["status"] != "pass"]
