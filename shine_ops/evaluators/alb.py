@@ -129,7 +129,7 @@ def sg_allows_listener(ctx: Context, params: dict) -> Outcome:
         if not listeners:
             notes.append(f"{lb.name} has no listener")
             continue
-        for port in sorted({l.port for l in listeners}):
+        for port in sorted({l.port for l in listeners if l.port is not None}):
             rules = [(g, r) for g in groups for r in g.ingress if r.covers_tcp_port(port)]
             world = [(g, r) for g, r in rules if set(r.cidrs + r.ipv6_cidrs) & set(INTERNET)]
             if internal:

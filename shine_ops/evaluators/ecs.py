@@ -83,7 +83,10 @@ def _task_set_text(t) -> str:
     notes = [t.stability_status] if t.stability_status else []
     if t.scale and t.scale.get("value") is not None:
         notes.append(f"scale {float(t.scale['value']):g}{'%' if t.scale.get('unit') == 'PERCENT' else ''}")
-    return f"{t.revision} {t.status} {t.running}/{t.computed_desired} running" + (f" ({', '.join(notes)})" if notes else "")
+    # a member DescribeServices left out is left out of the sentence too (never "?" or a double space)
+    name = t.revision if t.task_definition else (f"task set {t.id}" if t.id else "a task set naming no revision")
+    head = " ".join(x for x in (name, t.status) if x)
+    return f"{head} {t.running}/{t.computed_desired} running" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _task_sets_verdict(svc, serving: str) -> tuple[str, str] | None:

@@ -303,7 +303,7 @@ def https_certificate(ctx: Context, params: dict) -> Outcome:
                         warns.append(f"{where} uses {', '.join(unknown)}, which shine-ops cannot describe "
                                      f"(not an ACM certificate?): cannot confirm it covers {domain}")
                     else:
-                        names = "; ".join(f"{', '.join(cert_names(c))}" for c in known)
+                        names = "; ".join(", ".join(cert_names(c)) or f"no domain ({c.arn})" for c in known)
                         fails.append((lb.arn, f"The certificate on {where} names {names}, not {domain}: "
                                               "browsers reject the connection"))
                     continue

@@ -71,7 +71,8 @@ def targets_registered(ctx: Context, params: dict) -> Outcome:
     if stale:
         tg, a, th = stale[0]
         more = f" (and {len(stale) + len(missing) - 1} more)" if len(stale) + len(missing) > 1 else ""
-        return Outcome("fail", f"Target group {tg.name} still sends traffic to {a}:{th.port}, which no running task "
+        where = f"{a}:{th.port}" if th.port is not None else a  # a target registered without a port: its id
+        return Outcome("fail", f"Target group {tg.name} still sends traffic to {where}, which no running task "
                                f"of {svc.key} has{more}: deregister the stale target.", resources=resources,
                        expected=expected, actual=actual, evidence=ev)
     if missing:

@@ -63,17 +63,23 @@ class SecurityGroup:
         return f"{self.id} ({self.name})" if self.name else self.id
 
 
+def _first_ipv6_block(raw: dict) -> str:
+    blocks = [a.get("Ipv6CidrBlock") for a in raw.get("Ipv6CidrBlockAssociationSet") or []
+              if (a.get("Ipv6CidrBlockState") or {}).get("State", "associated") == "associated"]
+    return next((b for b in blocks if b), "")
+
+
 @dataclass
 class Subnet:
     id: str
     vpc_id: str
-    cidr: str
+    cidr: str  # the IPv4 block, or for an IPv6-only subnet (Ipv6Native: no CidrBlock) its first IPv6 block
     az: str | None
     raw: dict = field(repr=False, default_factory=dict)
 
     @classmethod
     def from_raw(cls, raw: dict) -> "Subnet":
-        return cls(id=raw["SubnetId"], vpc_id=raw["VpcId"], cidr=raw["CidrBlock"], az=raw.get("AvailabilityZone"),
+        return cls(id=raw["SubnetId"], vpc_id=raw["VpcId"], cidr=raw.get("CidrBlock") or _first_ipv6_block(raw), az=raw.get("AvailabilityZone"),
                    raw=raw)
 
     def contains(self, ip: str) -> bool:

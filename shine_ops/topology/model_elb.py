@@ -26,7 +26,7 @@ class LoadBalancer:
 
     @classmethod
     def from_raw(cls, raw: dict) -> "LoadBalancer":
-        return cls(arn=raw["LoadBalancerArn"], name=raw["LoadBalancerName"], dns_name=norm_dns(raw["DNSName"]),
+        return cls(arn=raw["LoadBalancerArn"], name=raw["LoadBalancerName"], dns_name=norm_dns(raw.get("DNSName") or ""),  # a gateway LB has none
                    type=raw.get("Type", "application"), scheme=raw.get("Scheme", "internet-facing"),
                    state=raw.get("State", {}).get("Code", "unknown"), vpc_id=raw.get("VpcId"),
                    security_groups=list(raw.get("SecurityGroups", [])),
@@ -98,7 +98,7 @@ def _primary_action(actions: list[dict]) -> Action:
 class Listener:
     arn: str
     lb_arn: str
-    port: int
+    port: int | None  # None: a gateway load balancer's listener (no Port, no Protocol: GENEVE on 6081)
     protocol: str
     certificates: list[str]
     default_action: Action
@@ -106,14 +106,14 @@ class Listener:
 
     @classmethod
     def from_raw(cls, raw: dict) -> "Listener":
-        return cls(arn=raw["ListenerArn"], lb_arn=raw["LoadBalancerArn"], port=int(raw["Port"]),
-                   protocol=raw.get("Protocol", "HTTP"),
+        return cls(arn=raw["ListenerArn"], lb_arn=raw["LoadBalancerArn"], port=int(raw["Port"]) if raw.get("Port") is not None else None,
+                   protocol=raw.get("Protocol") or ("HTTP" if raw.get("Port") is not None else "GENEVE"),
                    certificates=[c["CertificateArn"] for c in raw.get("Certificates", []) if c.get("CertificateArn")],
                    default_action=_primary_action(raw.get("DefaultActions", [])), raw=raw)
 
     @property
     def label(self) -> str:
-        return f"{self.protocol}:{self.port}"
+        return f"{self.protocol}:{self.port}" if self.port is not None else self.protocol
 
 
 @dataclass

@@ -84,7 +84,7 @@ class Snapshot:
         return next((lb for lb in self.load_balancers.values() if lb.arn.endswith("loadbalancer/" + ref)), None)
 
     def listeners_of(self, lb_arn: str) -> list[Listener]:
-        return sorted((lst for lst in self.listeners.values() if lst.lb_arn == lb_arn), key=lambda l: l.port)
+        return sorted((lst for lst in self.listeners.values() if lst.lb_arn == lb_arn), key=lambda l: (l.port is None, l.port or 0))
 
     def rules_of(self, listener_arn: str) -> list[Rule]:
         """Rules in evaluation order: by priority, the default rule last."""

@@ -59,7 +59,7 @@ def report_validator() -> Any:
 
 
 @dataclass
-class Outcome:
+class FuzzRun:
     """One generated world through diagnose: the report (None when the run ended with a ShineOpsError)."""
 
     report: Any = None
@@ -69,7 +69,7 @@ class Outcome:
     calls: list[str] = field(default_factory=list)
 
 
-def diagnose(world: dict[str, Any], settings: Any = None) -> Outcome:
+def diagnose(world: dict[str, Any], settings: Any = None) -> FuzzRun:
     """``shine-ops diagnose <target> --no-probe`` over the world, rendered in every format; ``problems`` lists
     every broken invariant (empty: the world passed). Raises only for a crash (the fuzzer's finding)."""
     from shine_ops.engine.runner import load_catalogue, run
@@ -87,7 +87,7 @@ def diagnose(world: dict[str, Any], settings: Any = None) -> Outcome:
         return {"dns": probe_dns(path.domain, [], enabled=False),
                 "service": probe_service(path.domain, settings, timeout_s=1.0, enabled=False)}
 
-    out = Outcome()
+    out = FuzzRun()
     playbook = load_catalogue().load_playbook("snail-trail")
     try:
         out.report = run(aws, Target(**world["target"]), playbook, settings, probes=probes)
