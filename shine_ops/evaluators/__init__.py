@@ -114,8 +114,8 @@ def evaluator(name: str, *, hop: str | Callable[[dict], str],
 
 def load_builtin() -> dict[str, Evaluator]:
     """Import the built-in evaluator modules (each registers itself) and return the registry."""
-    from shine_ops.evaluators import (alb, dns, drift, ecs, generic, healthcheck, hygiene, listener,  # noqa: F401
-                                      network, preflight, smoke, targetgroup, tg_ports)
+    from shine_ops.evaluators import (alb, dns, drift, ecs, exposure, generic, healthcheck, hygiene,  # noqa: F401
+                                      listener, nacl, network, preflight, smoke, targetgroup, tg_ports, tls)
 
     return REGISTRY
 

@@ -56,6 +56,21 @@ def verdict(ctx: Context, fails: list[tuple[str, str]], warns: list[str]) -> tup
     return None
 
 
+def judge_lbs(ctx: Context, fails: list[tuple[str, str]], warns: list[str], passed: str, **details) -> Outcome:
+    """The outcome of a check judged load balancer by load balancer: fail or warn as ``verdict`` says when anything
+    is wrong, else pass with the summary ``passed``. ``details`` (resources, expected, actual, evidence) go on
+    either."""
+    judged = verdict(ctx, fails, warns)
+    if judged:
+        return Outcome(judged[0], judged[1], **details)
+    return Outcome("pass", passed, **details)
+
+
+def with_notes(summary: str, notes: list[str]) -> str:
+    """``summary`` followed by what was not judged (``Note: ...``), if anything."""
+    return summary + (" Note: " + "; ".join(notes) + "." if notes else "")
+
+
 def _role(ctx: Context, lb: LoadBalancer) -> str:
     roles = []
     if lb.arn in ctx.path.record_lb_arns:
@@ -161,16 +176,11 @@ def sg_allows_listener(ctx: Context, params: dict) -> Outcome:
     evidence = {"load_balancers": per_lb, "notes": notes}
     expected = "each listener port admitted from 0.0.0.0/0 or ::/0 (internet-facing), from some source (internal)"
     actual = "; ".join([f for _, f in failures] + warnings + ok + notes)
-    judged = verdict(ctx, failures, warnings)
-    if judged:
-        return Outcome(judged[0], judged[1], resources=resources, expected=expected, actual=actual, evidence=evidence)
-    if not ok:
+    if not ok and not failures and not warnings:
         return skip("; ".join(notes) + "." if notes else "No listener port to check.", resources=resources,
                     evidence=evidence)
-    summary = "; ".join(ok) + "."
-    if notes:
-        summary += " Note: " + "; ".join(notes) + "."
-    return Outcome("pass", summary, resources=resources, expected=expected, actual=actual, evidence=evidence)
+    return judge_lbs(ctx, failures, warnings, with_notes("; ".join(ok) + ".", notes), resources=resources,
+                     expected=expected, actual=actual, evidence=evidence)
 
 
 def idle_timeout_of(lb: LoadBalancer) -> tuple[int | None, bool]:
@@ -308,12 +318,9 @@ def idle_timeout_covers_latency(ctx: Context, params: dict) -> Outcome:
         return (f"Load balancer {lb.name} closes connections idle for {shown}, less than the {shown_budget} a request "
                 "may take (latency_budget_s): slower requests end in a 504")
 
-    verdict_ = verdict(ctx, [(lb.arn, sentence(lb, sec, dflt)) for lb, sec, dflt, _ in short], [])
-    if verdict_:
-        return Outcome(verdict_[0], verdict_[1], resources=resources, expected=expected, actual=actual,
-                       evidence=evidence)
-    return Outcome("pass", f"Idle timeout covers the {shown_budget} latency budget: {'; '.join(t for *_, t in ok)}.",
-                   resources=resources, expected=expected, actual=actual, evidence=evidence)
+    return judge_lbs(ctx, [(lb.arn, sentence(lb, sec, dflt)) for lb, sec, dflt, _ in short], [],
+                     f"Idle timeout covers the {shown_budget} latency budget: {'; '.join(t for *_, t in ok)}.",
+                     resources=resources, expected=expected, actual=actual, evidence=evidence)
 
 
 def _judge_from_evidence(ctx: Context, lbs: list[LoadBalancer], resources: list[str], evidence: dict) -> Outcome:

@@ -65,7 +65,7 @@ def _admits_port(ctx: Context, port: int) -> bool | None:
     if not lbs or not groups:
         return None
     alb_sgs = {g for lb in lbs for g in lb.security_groups}
-    alb_cidrs = [snap.subnets[s].cidr for lb in lbs for s in lb.subnets if s in snap.subnets]
+    alb_cidrs = [c for lb in lbs for s in lb.subnets if s in snap.subnets and (c := snap.subnets[s].cidr)]
     return any(admits(r, port, alb_sgs, alb_cidrs) for g in groups for r in g.ingress)
 
 

@@ -27,9 +27,13 @@ def _names(items: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _not_account(ctx: Context) -> Outcome | None:
+def _not_account(ctx: Context, items: Any = True, none: str = "") -> Outcome | None:
+    """The skip of an account-wide check that cannot judge: run on one app's snapshot, or (``items`` empty) on an
+    account with nothing of the kind it judges (``none`` says what)."""
     if not ctx.snapshot.account_wide:
         return skip("Needs the account-wide snapshot (run the tortoise playbook).")
+    if not items:
+        return skip(none)
     return None
 
 
@@ -41,11 +45,9 @@ def orphaned_lbs(snap, reached: dict[str, list[str]] | None = None) -> list:
 @evaluator("alb.orphaned", needs={A, "account.dns", "account.ec2"}, hop="account")
 def orphaned(ctx: Context, params: dict) -> Outcome:
     """Every load balancer is reached by some record of the account's zones (alias, CNAME chain, A-record IPs)."""
-    if (s := _not_account(ctx)):
-        return s
     snap = ctx.snapshot
-    if not snap.load_balancers:
-        return skip("The account has no load balancer in this region.")
+    if (s := _not_account(ctx, snap.load_balancers, "The account has no load balancer in this region.")):
+        return s
     reached = O.records_reaching(snap)
     bad = orphaned_lbs(snap, reached)
     evidence = {"records_checked": len(O.record_names(snap)), "zones": sorted(z.name for z in snap.zones.values()),
@@ -71,12 +73,10 @@ def orphaned(ctx: Context, params: dict) -> Outcome:
 @evaluator("alb.overlapping", needs={A, "account.listeners", "account.ecs"}, hop="account")
 def overlapping(ctx: Context, params: dict) -> Outcome:
     """No ECS service sits behind several load balancers (a blue-green leftover or a duplicate)."""
-    if (s := _not_account(ctx)):
-        return s
     snap = ctx.snapshot
     behind = [s for s in snap.services.values() if s.target_group_arns]
-    if not behind:
-        return skip("No ECS service of the account is behind a load balancer.")
+    if (s := _not_account(ctx, behind, "No ECS service of the account is behind a load balancer.")):
+        return s
     reached = O.records_reaching(snap)
     overlaps = []
     for svc in sorted(behind, key=lambda s: s.key):
@@ -111,11 +111,9 @@ def overlapping(ctx: Context, params: dict) -> Outcome:
                                      "account.ecs"}, hop="account")
 def tg_orphaned(ctx: Context, params: dict) -> Outcome:
     """Every target group is used by a listener or rule and has registered targets."""
-    if (s := _not_account(ctx)):
-        return s
     snap = ctx.snapshot
-    if not snap.target_groups:
-        return skip("The account has no target group in this region.")
+    if (s := _not_account(ctx, snap.target_groups, "The account has no target group in this region.")):
+        return s
     used = O.referenced_tgs(snap)
     bad = []
     for tg in sorted(snap.target_groups.values(), key=lambda t: t.name):
@@ -153,12 +151,10 @@ def in_use_task_definitions(snap) -> set[str]:
            params={"keep": {"type": "integer", "minimum": 1}})
 def stale_revisions(ctx: Context, params: dict) -> Outcome:
     """No task definition family keeps more than ``keep`` (default 4) ACTIVE revisions beyond those in use."""
-    if (s := _not_account(ctx)):
-        return s
     snap = ctx.snapshot
+    if (s := _not_account(ctx, snap.task_definition_revisions, "The account has no ACTIVE task definition.")):
+        return s
     keep = int(params.get("keep", 4))
-    if not snap.task_definition_revisions:
-        return skip("The account has no ACTIVE task definition.")
     in_use = in_use_task_definitions(snap)
     stale: dict[str, dict[str, Any]] = {}
     for family, revs in sorted(snap.task_definition_revisions.items()):
@@ -200,12 +196,10 @@ def unused_sgs(snap) -> list:
 @evaluator("sg.unused", needs={A, "account.ec2", "account.ecs"}, hop="account")
 def sg_unused(ctx: Context, params: dict) -> Outcome:
     """Every security group (but the VPC default) is attached to a network interface, load balancer or service."""
-    if (s := _not_account(ctx)):
-        return s
     snap = ctx.snapshot
     groups = [g for g in snap.security_groups.values() if g.name != "default"]
-    if not groups:
-        return skip("The account has no security group besides the VPC defaults.")
+    if (s := _not_account(ctx, groups, "The account has no security group besides the VPC defaults.")):
+        return s
     bad = unused_sgs(snap)
     referenced_by = {g.id: sorted(o.id for o in snap.security_groups.values()
                                   if any(g.id in r.groups for r in o.ingress + o.egress) and o.id != g.id)

@@ -1,12 +1,12 @@
 """The request-path diagram as text: Mermaid ``flowchart LR`` (Markdown reports, wikis, GitHub) and Graphviz DOT
-(``dot -Tsvg`` where Graphviz is installed). Both come from the one model of ``shine_ops.report.diagram``, with
+(``dot -Tsvg`` where Graphviz is installed). Both come from the one model of ``shine_ops.report.diagram_model``, with
 the same colours as the SVG: red fails (with its check id, root causes numbered), green passes, grey was not
 judged, dashed is context off the service's path; the full ARNs go into comments (Mermaid) or tooltips (DOT).
 """
 
 from __future__ import annotations
 
-from shine_ops.report.diagram import HOP_TITLES, HOPS, Diagram, check_label, element_class, link_class
+from shine_ops.report.diagram_model import HOP_TITLES, HOPS, Diagram, check_label, element_class, link_class
 
 # --------------------------------------------------------------------------- Mermaid
 MERMAID_CLASSES = {

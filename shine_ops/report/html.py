@@ -15,7 +15,7 @@ import json
 from html import escape
 from typing import Any, Iterable
 
-from shine_ops.report.diagram import short_name
+from shine_ops.report.short_names import short_name
 
 HOP_TITLE = {"dns": "DNS", "load_balancer": "Load balancer", "listener": "Listener & rules",
              "target_group": "Target group", "targets": "Targets", "service": "ECS service",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from shine_ops.report.diagram import HOP_TITLES, HOPS, Diagram, Element, Link, element_class, link_class
+from shine_ops.report.diagram_model import HOP_TITLES, HOPS, Diagram, Element, Link, element_class, link_class
 
 FONT = "'Segoe UI', 'Helvetica Neue', Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif"
 # stroke, fill, text colour per class

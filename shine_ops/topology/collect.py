@@ -5,7 +5,7 @@ zones and load balancers (to match DNS names), then describe only what the path 
 the service from a domain alone needs the ECS inventory, which costs ceil(services/10) describe calls;
 naming ``--cluster/--service`` avoids it.
 
-The calls run in dependency rounds (aws-semantics.md section 9: each costs 50-150 ms from a laptop): every read
+The calls run in dependency rounds (each costs 50-150 ms from a laptop: docs/aws-behaviour.md section 9): every read
 whose inputs are known is issued at once, round after round - the caller's identity, the load balancers, the
 zones and the ECS inventory; the domain's records; the listeners; their rules; the target groups and task
 definitions; then the details (``collect_details``). The calls made, and the snapshot, are the same as one at a
@@ -118,7 +118,8 @@ class Collector(DetailSteps):
         elif path.record_lb_arns:
             deferred = self._record_tgs
             # Only the services the domain's own requests reach (host = the domain): neighbours on a shared load
-            # balancer (other hosts, header rules, weight-0 groups) are not candidates (aws-semantics.md 3).
+            # balancer (other hosts, header rules, weight-0 groups) are not candidates (docs/aws-behaviour.md
+            # section 3).
             found, reaches = P.services_reached(snap, path.record_lb_arns, target.domain, self.service_paths)
             if len(found) == 1:
                 path.service, path.service_source = found[0], "domain"

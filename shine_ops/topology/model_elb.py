@@ -71,16 +71,20 @@ class Action:
         """Target groups that receive traffic (weight > 0)."""
         return [arn for arn, weight in self.target_groups.items() if weight > 0] if self.type == "forward" else []
 
-    def describe(self, tg_names: dict[str, str]) -> str:
+    def describe(self, tg_names: dict[str, str], short: bool = False) -> str:
+        """What the action does, in words (``tg_names``: target group ARN -> name). ``short``: the few words of a
+        diagram box for a redirect (``redirect HTTPS:443``) or a fixed response (``fixed 404``)."""
         if self.type == "forward":
             parts = [tg_names.get(arn, arn) + (f" ({w})" if len(self.target_groups) > 1 else "")
                      for arn, w in self.target_groups.items()]
             return "forward to " + ", ".join(parts)
         if self.type == "redirect" and self.redirect:
             r = self.redirect
-            return f"redirect to {r.get('Protocol', '#{protocol}')}:{r.get('Port', '#{port}')} ({r.get('StatusCode')})"
+            to = f"{r.get('Protocol', '#{protocol}')}:{r.get('Port', '#{port}')}"
+            return f"redirect {to}" if short else f"redirect to {to} ({r.get('StatusCode')})"
         if self.type == "fixed-response" and self.fixed_response:
-            return f"fixed response {self.fixed_response.get('StatusCode')}"
+            code = self.fixed_response.get("StatusCode")
+            return f"fixed {code}" if short else f"fixed response {code}"
         return self.type
 
 
@@ -155,11 +159,12 @@ class Condition:
 
     @property
     def label(self) -> str:
-        """``path-pattern /api/*``, ``http-header X-Canary=1``, ``host-header ~regex``."""
-        vals = ",".join(self.values + [f"~{r}" for r in self.regex_values])
+        """``path-pattern /api/*``, ``http-header X-Canary=1``, ``host-header ~regex``; an empty match string
+        reads ``(empty value)``, a condition without any reads as its field alone."""
+        vals = ",".join([v or "(empty value)" for v in self.values] + [f"~{r}" for r in self.regex_values])
         if self.field == "http-header":
             return f"http-header {self.header_name or '?'}={vals}"
-        return f"{self.field} {vals}"
+        return f"{self.field} {vals}".rstrip()
 
 
 @dataclass

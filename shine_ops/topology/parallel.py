@@ -1,6 +1,6 @@
 """Running independent reads at once, without changing which reads are made.
 
-Why: from a laptop an AWS call takes 50-150 ms (aws-semantics.md section 9), so a collection made of sequential
+Why: from a laptop an AWS call takes 50-150 ms (docs/aws-behaviour.md section 9), so a collection made of sequential
 calls costs their sum. The collectors issue every call whose inputs are known together and wait for the round
 to finish before planning the next one. Three rules keep that safe and exact:
 

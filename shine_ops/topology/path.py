@@ -163,7 +163,7 @@ class RequestPath:
 
     def task_definition(self, snapshot: Snapshot):
         """The PRIMARY revision (the service's ``taskDefinition``): the one ECS rolls out, which may run no task
-        yet (aws-semantics.md section 5). Checks of what serves use ``judged_task_definitions``."""
+        yet (docs/aws-behaviour.md section 5). Checks of what serves use ``judged_task_definitions``."""
         return snapshot.task_definitions.get(self.service.task_definition) if self.service else None
 
     def running_tasks(self, snapshot: Snapshot) -> list:
@@ -221,7 +221,7 @@ def services_behind(snapshot: Snapshot, lb_arns: list[str]) -> list[Service]:
 
 @dataclass
 class Reach:
-    """One of the domain's requests on one listener, and the services it reaches (aws-semantics.md section 3)."""
+    """One of the domain's requests on one listener, and the services it reaches (docs/aws-behaviour.md section 3)."""
 
     load_balancer: str
     listener: str

@@ -1,5 +1,5 @@
 """Listener rules as an Application Load Balancer evaluates them: the one evaluator that checks, fixes, the map,
-discovery and the sandbox's load-balancer emulator all use (aws-semantics.md section 3).
+discovery and the sandbox's load-balancer emulator all use (docs/aws-behaviour.md section 3).
 
 A listener's rules are tried in ascending priority and the first rule whose every condition matches decides; the
 default action applies when none does. Conditions: ``host-header`` (case-insensitive), ``path-pattern``

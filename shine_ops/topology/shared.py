@@ -1,7 +1,7 @@
 """One account read shared by many request paths (``diagnose --all``, ``map --all``, ``audit`` of many targets).
 
 Why: a focused collection costs about 20 calls per service, so an account of 300 services diagnosed one by one
-costs 6,000 calls and gets throttled (aws-semantics.md section 9). ``AccountSource`` answers the collector's
+costs 6,000 calls and gets throttled (docs/aws-behaviour.md section 9). ``AccountSource`` answers the collector's
 questions instead from bulk, paginated reads of the whole account (the ones the ``tortoise`` collection makes,
 ``topology/account.py``), each made once, and from the per-resource reads no bulk form exists for (target health
 and attributes of a target group, a task definition, a load balancer's attributes, a listener's certificates, a

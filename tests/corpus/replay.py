@@ -123,37 +123,40 @@ class ReplayAws:
     def _elbv2_DescribeLoadBalancers(self, p: dict) -> dict:
         lbs = self._inventory("elbv2", "DescribeLoadBalancers", "LoadBalancers")
         for key, field in (("LoadBalancerArns", "LoadBalancerArn"), ("Names", "LoadBalancerName")):
-            if key in p:
-                found = [lb for lb in lbs if lb[field] in p[key]]
-                if len(found) < len(set(p[key])):
-                    raise self._error("elbv2", "DescribeLoadBalancers", "LoadBalancerNotFound",
-                                      "One or more load balancers not found")
-                lbs = found
+            lbs = self._by_ids("DescribeLoadBalancers", lbs, p.get(key), field, "LoadBalancerNotFound",
+                               "load balancer", service="elbv2", message="One or more load balancers not found")
         return {"LoadBalancers": lbs}
 
-    def _lb_exists(self, op: str, arn: str) -> None:
-        if not any(lb["LoadBalancerArn"] == arn for lb in self._inventory("elbv2", "DescribeLoadBalancers",
-                                                                           "LoadBalancers")):
-            raise self._error("elbv2", op, "LoadBalancerNotFound", f"Load balancer '{arn}' not found")
+    # An ELBv2 resource kind: the call that lists them, its result key, their id field, AWS's error code, a noun.
+    _ELBV2_KINDS = {"lb": ("DescribeLoadBalancers", "LoadBalancers", "LoadBalancerArn", "LoadBalancerNotFound",
+                           "Load balancer"),
+                    "listener": ("DescribeListeners", "Listeners", "ListenerArn", "ListenerNotFound", "Listener"),
+                    "tg": ("DescribeTargetGroups", "TargetGroups", "TargetGroupArn", "TargetGroupNotFound",
+                           "Target group")}
+
+    def _must_exist(self, kind: str, op: str, arn: str) -> dict:
+        """The ``kind`` resource ``arn`` of the world; AWS's not-found error for ``op`` when there is none."""
+        listing, key, field, code, noun = self._ELBV2_KINDS[kind]
+        found = next((x for x in self._inventory("elbv2", listing, key) if x[field] == arn), None)
+        if found is None:
+            raise self._error("elbv2", op, code, f"{noun} '{arn}' not found")
+        return found
 
     def _elbv2_DescribeListeners(self, p: dict) -> dict:
         listeners = self._inventory("elbv2", "DescribeListeners", "Listeners")
         if "LoadBalancerArn" in p:
-            self._lb_exists("DescribeListeners", p["LoadBalancerArn"])
+            self._must_exist("lb", "DescribeListeners", p["LoadBalancerArn"])
             listeners = [l for l in listeners if l["LoadBalancerArn"] == p["LoadBalancerArn"]]
-        if "ListenerArns" in p:
-            found = [l for l in listeners if l["ListenerArn"] in p["ListenerArns"]]
-            if len(found) < len(set(p["ListenerArns"])):
-                raise self._error("elbv2", "DescribeListeners", "ListenerNotFound", "One or more listeners not found")
-            listeners = found
+        listeners = self._by_ids("DescribeListeners", listeners, p.get("ListenerArns"), "ListenerArn",
+                                 "ListenerNotFound", "listener", service="elbv2",
+                                 message="One or more listeners not found")
         return {"Listeners": listeners}
 
     def _elbv2_DescribeRules(self, p: dict) -> dict:
         rules = self._inventory("elbv2", "DescribeRules", "Rules")
         if "ListenerArn" in p:
             arn = p["ListenerArn"]
-            if not any(l["ListenerArn"] == arn for l in self._inventory("elbv2", "DescribeListeners", "Listeners")):
-                raise self._error("elbv2", "DescribeRules", "ListenerNotFound", f"Listener '{arn}' not found")
+            self._must_exist("listener", "DescribeRules", arn)
             # a rule's ARN is its listener's, with ``listener-rule/`` for ``listener/`` and one more segment
             prefix = arn.replace(":listener/", ":listener-rule/", 1) + "/"
             rules = [r for r in rules if r["RuleArn"].startswith(prefix)]
@@ -163,42 +166,31 @@ class ReplayAws:
 
     def _elbv2_DescribeTargetGroups(self, p: dict) -> dict:
         tgs = self._inventory("elbv2", "DescribeTargetGroups", "TargetGroups")
-        if "TargetGroupArns" in p:
-            found = [tg for tg in tgs if tg["TargetGroupArn"] in p["TargetGroupArns"]]
-            if len(found) < len(set(p["TargetGroupArns"])):
-                raise self._error("elbv2", "DescribeTargetGroups", "TargetGroupNotFound",
-                                  "One or more target groups not found")
-            tgs = found
+        tgs = self._by_ids("DescribeTargetGroups", tgs, p.get("TargetGroupArns"), "TargetGroupArn",
+                           "TargetGroupNotFound", "target group", service="elbv2",
+                           message="One or more target groups not found")
         if "LoadBalancerArn" in p:
-            self._lb_exists("DescribeTargetGroups", p["LoadBalancerArn"])
+            self._must_exist("lb", "DescribeTargetGroups", p["LoadBalancerArn"])
             tgs = [tg for tg in tgs if p["LoadBalancerArn"] in tg.get("LoadBalancerArns", [])]
         if "Names" in p:
             tgs = [tg for tg in tgs if tg["TargetGroupName"] in p["Names"]]
         return {"TargetGroups": tgs}
 
-    def _tg_exists(self, op: str, arn: str) -> None:
-        if not any(tg["TargetGroupArn"] == arn for tg in self._inventory("elbv2", "DescribeTargetGroups",
-                                                                          "TargetGroups")):
-            raise self._error("elbv2", op, "TargetGroupNotFound", f"Target group '{arn}' not found")
-
     def _elbv2_DescribeTargetHealth(self, p: dict) -> dict:
-        self._tg_exists("DescribeTargetHealth", p["TargetGroupArn"])
+        self._must_exist("tg", "DescribeTargetHealth", p["TargetGroupArn"])
         return self._keyed("elbv2", "DescribeTargetHealth", "TargetGroupArn", p["TargetGroupArn"])
 
     def _elbv2_DescribeTargetGroupAttributes(self, p: dict) -> dict:
-        self._tg_exists("DescribeTargetGroupAttributes", p["TargetGroupArn"])
+        self._must_exist("tg", "DescribeTargetGroupAttributes", p["TargetGroupArn"])
         return self._keyed("elbv2", "DescribeTargetGroupAttributes", "TargetGroupArn", p["TargetGroupArn"])
 
     def _elbv2_DescribeLoadBalancerAttributes(self, p: dict) -> dict:
-        self._lb_exists("DescribeLoadBalancerAttributes", p["LoadBalancerArn"])
+        self._must_exist("lb", "DescribeLoadBalancerAttributes", p["LoadBalancerArn"])
         return self._keyed("elbv2", "DescribeLoadBalancerAttributes", "LoadBalancerArn", p["LoadBalancerArn"])
 
     def _elbv2_DescribeListenerCertificates(self, p: dict) -> dict:
         arn = p["ListenerArn"]
-        listener = next((l for l in self._inventory("elbv2", "DescribeListeners", "Listeners")
-                         if l["ListenerArn"] == arn), None)
-        if listener is None:
-            raise self._error("elbv2", "DescribeListenerCertificates", "ListenerNotFound", f"Listener '{arn}' not found")
+        listener = self._must_exist("listener", "DescribeListenerCertificates", arn)
         key = f"elbv2.DescribeListenerCertificates ListenerArn={arn}"
         if key in self.responses:
             return self.responses[key]
@@ -340,12 +332,15 @@ class ReplayAws:
                                              for have in getter(i) for want in flt["Values"])]
         return items
 
-    def _by_ids(self, op: str, items: list[dict], ids: list[str] | None, field: str, code: str, what: str) -> list[dict]:
+    def _by_ids(self, op: str, items: list[dict], ids: list[str] | None, field: str, code: str, what: str, *,
+                service: str = "ec2", message: str | None = None) -> list[dict]:
+        """The items whose ``field`` is one of ``ids`` (all of them when ``ids`` is None); the service's ``code``
+        error when one of ``ids`` is missing (EC2 names it; ELBv2 says ``message``)."""
         if ids is None:
             return items
         for i in ids:
             if not any(x[field] == i for x in items):
-                raise self._error("ec2", op, code, f"The {what} '{i}' does not exist")
+                raise self._error(service, op, code, message or f"The {what} '{i}' does not exist")
         return [x for x in items if x[field] in ids]
 
     def _ec2_DescribeSecurityGroups(self, p: dict) -> dict:

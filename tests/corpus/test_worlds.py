@@ -1,6 +1,6 @@
 """The real Collector and evaluators over recorded-shape worlds, against verdicts written by hand from
-aws-semantics.md (``tests/data/aws/worlds/<name>/verdicts.yaml``): one test per world and check, so a report says
-exactly which verdicts hold."""
+docs/aws-behaviour.md (``tests/data/aws/worlds/<name>/verdicts.yaml``): one test per world and check, so a report
+says exactly which verdicts hold."""
 
 from __future__ import annotations
 

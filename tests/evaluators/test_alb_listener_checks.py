@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from shine_ops.evaluators import REGISTRY
-from shine_ops.evaluators.listener import name_matches
+from shine_ops.evaluators.tls import name_matches
 from tests.evaluators.builders import LB_ARN, LEGACY_ARN, LST, TG_OLD, TG_SVC
 from tests.evaluators.builders_alb import CERT, CERT2, LST80, build_alb, cert
 

@@ -1,4 +1,4 @@
-"""Deployments as ECS reports them (aws-semantics.md section 5), as pure functions of the snapshot:
+"""Deployments as ECS reports them (docs/aws-behaviour.md section 5), as pure functions of the snapshot:
 ecs.service-running names the revision that serves and the one rolling out, fails a failed or rolled-back rollout,
 judges CODE_DEPLOY/EXTERNAL services by their task sets; the task-definition checks judge the revisions that run."""
 

@@ -1,6 +1,6 @@
 """ecs.grace-period-covers-startup without a declared startup_budget_s: judged from the account's evidence alone
-(aws-semantics.md section 2). It fails only when ECS stopped tasks for failed ELB health checks while they were still
-starting and other targets pass; otherwise it passes or warns, naming startup_budget_s."""
+(docs/aws-behaviour.md section 2). It fails only when ECS stopped tasks for failed ELB health checks while they
+were still starting and other targets pass; otherwise it passes or warns, naming startup_budget_s."""
 
 from __future__ import annotations
 

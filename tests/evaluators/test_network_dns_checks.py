@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shine_ops.evaluators import REGISTRY
-from shine_ops.evaluators.network import nacl_verdict
+from shine_ops.evaluators.nacl import nacl_verdict
 from tests.evaluators.builders import LB_ARN, LEGACY_ARN, build
 from tests.evaluators.builders_network import acl_entry, default_entries, net_ctx
 

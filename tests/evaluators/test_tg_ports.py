@@ -1,4 +1,4 @@
-"""tg.port-matches-container: judged on the ports targets are registered with (aws-semantics.md section 1)."""
+"""tg.port-matches-container: judged on the ports targets are registered with (docs/aws-behaviour.md section 1)."""
 
 from __future__ import annotations
 

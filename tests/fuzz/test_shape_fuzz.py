@@ -121,45 +121,25 @@ def _finding(out, check: str):
 
 
 def _empty_port_env(r: dict) -> None:
+    """Found by the fuzzer: "container sidecar sets PORT='', which is no port number"."""
     td = next(v for k, v in r.items() if k.startswith("ecs.DescribeTaskDefinition "))["taskDefinition"]
     td["containerDefinitions"][0]["environment"] = [{"name": "PORT", "value": ""}]
 
 
-def test_an_empty_port_variable_is_named_as_empty():
-    """Found by the fuzzer: "container sidecar sets PORT='', which is no port number"."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _empty_port_env))
-    assert out.problems == []
-    f = _finding(out, "ecs.port-env-matches-container")
-    assert f.status == "fail" and "sets PORT to an empty value" in f.summary
-
-
 def _portless_group(r: dict) -> None:
+    """Found by the fuzzer: "tg-0 has 203.0.113.10:None registered" (neither the target nor its group has a port)."""
     r["elbv2.DescribeTargetGroups"]["TargetGroups"][0].pop("Port")
     th = next(v for k, v in r.items() if k.startswith("elbv2.DescribeTargetHealth "))
     th["TargetHealthDescriptions"][0]["Target"].pop("Port")
 
 
-def test_a_target_without_a_port_in_a_group_without_one_is_named_without_none():
-    """Found by the fuzzer: "tg-0 has 203.0.113.10:None registered" (neither the target nor its group has a port)."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _portless_group))
-    assert out.problems == []
-    f = _finding(out, "tg.port-matches-container")
-    assert f.status == "fail" and "10.0.1.184 (no port)" in f.summary
-
-
 def _group_without_own_port(r: dict) -> None:
+    """Found by the fuzzer: "Target group tg-0's own port is None while ECS registers tasks on 80"."""
     r["elbv2.DescribeTargetGroups"]["TargetGroups"][0].pop("Port")
 
 
-def test_a_group_without_its_own_port_says_so():
-    """Found by the fuzzer: "Target group tg-0's own port is None while ECS registers tasks on 80"."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _group_without_own_port))
-    assert out.problems == []
-    f = _finding(out, "tg.port-matches-container")
-    assert f.status == "warn" and "has no port of its own" in f.summary
-
-
 def _gateway_in_front(r: dict) -> None:
+    """Found by the fuzzer: "admits nothing from the load balancer's  on tcp/8000" (no load-balancer group)."""
     lb = r["elbv2.DescribeLoadBalancers"]["LoadBalancers"][0]
     lb.pop("SecurityGroups")
     lb["Type"] = "gateway"  # a gateway load balancer has no security group
@@ -168,29 +148,15 @@ def _gateway_in_front(r: dict) -> None:
             perm["IpRanges"], perm["Ipv6Ranges"], perm["PrefixListIds"] = [], [], []
 
 
-def test_a_load_balancer_without_security_groups_is_named_by_its_subnets():
-    """Found by the fuzzer: "admits nothing from the load balancer's  on tcp/8000" (no load-balancer group)."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _gateway_in_front))
-    assert out.problems == []
-    f = _finding(out, "sg.alb-to-task-ingress")
-    assert f.status == "fail" and "from the load balancer's subnets" in f.summary, f.summary
-
-
 def _record_without_value(r: dict) -> None:
+    """Found by the fuzzer: "api.example.com resolves to , a name outside this account's hosted zones"."""
     recs = next(v for k, v in r.items() if k.startswith("route53.ListResourceRecordSets "))["ResourceRecordSets"]
     recs[:] = [x for x in recs if x["Name"] != "www.example.com."]  # the domain's only record holds no value
     recs.append({"Name": "www.example.com.", "Type": "A", "TTL": 60, "ResourceRecords": []})
 
 
-def test_a_record_without_a_value_is_named_as_such():
-    """Found by the fuzzer: "api.example.com resolves to , a name outside this account's hosted zones"."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _record_without_value))
-    assert out.problems == []
-    f = _finding(out, "dns.points-to-service-alb")
-    assert "a record with no value" in f.summary, f.summary
-
-
 def _external_task_sets(r: dict) -> None:
+    """Found by the fuzzer: "fam-1:1  4/4 running; ?  0/2 running" (task sets without status or taskDefinition)."""
     svc = _service(r)
     td = svc["taskDefinition"]
     svc["deploymentController"] = {"type": "EXTERNAL"}
@@ -198,40 +164,72 @@ def _external_task_sets(r: dict) -> None:
                        {"id": "ecs-svc/2", "status": "ACTIVE", "computedDesiredCount": 2, "runningCount": 0}]
 
 
-def test_task_sets_with_members_left_out_are_described_without_gaps():
-    """Found by the fuzzer: "fam-1:1  4/4 running; ?  0/2 running" (task sets without status or taskDefinition)."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _external_task_sets))
-    assert out.problems == []
-    f = _finding(out, "ecs.service-running")
-    assert f.status == "warn" and "webserver:2 2/2 running" in f.summary and "task set ecs-svc/2 ACTIVE" in f.summary
-
-
 def _stale_target_without_port(r: dict) -> None:
+    """Found by the fuzzer: "still sends traffic to 10.0.2.20:None"."""
     th = next(v for k, v in r.items() if k.startswith("elbv2.DescribeTargetHealth "))
     th["TargetHealthDescriptions"].append({"Target": {"Id": "10.0.9.99"},
                                            "TargetHealth": {"State": "unhealthy", "Reason": "Target.Timeout"}})
 
 
-def test_a_stale_target_without_a_port_is_named_by_its_id():
-    """Found by the fuzzer: "still sends traffic to 10.0.2.20:None"."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _stale_target_without_port))
-    assert out.problems == []
-    f = _finding(out, "tg.targets-registered")
-    assert f.status == "fail" and "still sends traffic to 10.0.9.99, which" in f.summary, f.summary
-
-
 def _certificate_without_names(r: dict) -> None:
+    """Found by the fuzzer: "The certificate on lb-0 TLS:443 names , not api.example.com"."""
     cert = next(v for k, v in r.items() if k.startswith("acm.DescribeCertificate "))["Certificate"]
     cert.pop("DomainName", None)
     cert.pop("SubjectAlternativeNames", None)
 
 
-def test_a_certificate_naming_no_domain_says_so():
-    """Found by the fuzzer: "The certificate on lb-0 TLS:443 names , not api.example.com"."""
-    out = diagnose(_world("healthy-fargate", HEALTHY, _certificate_without_names))
+
+def _query_pair_without_key_or_value(r: dict) -> None:
+    """Found by the fuzzer: "cannot judge priority 10 (query-string ,~x-1; future-field )" (a query-string pair with
+    neither key nor value, a condition with no value at all)."""
+    default = r["elbv2.DescribeRules"]["Rules"][0]
+    r["elbv2.DescribeRules"]["Rules"].insert(0, {
+        "RuleArn": default["RuleArn"].rsplit("/", 1)[0] + "/0a0b0c0d0e0f0a0b", "Priority": "10", "IsDefault": False,
+        "Conditions": [{"Field": "query-string", "QueryStringConfig": {"Values": [{}]}, "RegexValues": ["x-1"]},
+                       {"Field": "future-field", "Values": []}],
+        "Actions": default["Actions"]})
+
+# Each world above, and what the check must now say in it (in the fuzzer's words before the fix: the edit's doc).
+def _lb_subnet_without_cidr(r: dict) -> None:
+    """Found by the fuzzer (bench, 1000 examples): "admits nothing from the load balancer's subnets 10.9.0.0/24,  on
+    tcp/443" (a subnet described with neither an IPv4 nor an IPv6 block)."""
+    _gateway_in_front(r)
+    for s in r["ec2.DescribeSubnets"]["Subnets"][1:]:
+        s.pop("CidrBlock", None)
+        s.pop("Ipv6CidrBlockAssociationSet", None)
+
+
+PINNED = [
+    pytest.param(_empty_port_env, "ecs.port-env-matches-container", "fail", ["sets PORT to an empty value"],
+                 id="empty-port-variable"),
+    pytest.param(_portless_group, "tg.port-matches-container", "fail", ["10.0.1.184 (no port)"],
+                 id="target-and-group-without-port"),
+    pytest.param(_group_without_own_port, "tg.port-matches-container", "warn", ["has no port of its own"],
+                 id="group-without-own-port"),
+    pytest.param(_gateway_in_front, "sg.alb-to-task-ingress", "fail", ["from the load balancer's subnets"],
+                 id="lb-without-security-groups"),
+    pytest.param(_lb_subnet_without_cidr, "sg.alb-to-task-ingress", "fail", ["from the load balancer's subnets"],
+                 id="subnet-without-cidr"),
+    pytest.param(_record_without_value, "dns.points-to-service-alb", "fail", ["a record with no value"],
+                 id="record-without-value"),
+    pytest.param(_external_task_sets, "ecs.service-running", "warn",
+                 ["webserver:2 2/2 running", "task set ecs-svc/2 ACTIVE"], id="task-sets-with-members-left-out"),
+    pytest.param(_stale_target_without_port, "tg.targets-registered", "fail",
+                 ["still sends traffic to 10.0.9.99, which"], id="stale-target-without-port"),
+    pytest.param(_certificate_without_names, "listener.https-certificate", "fail", ["names no domain (arn:aws:acm:"],
+                 id="certificate-naming-no-domain"),
+    pytest.param(_query_pair_without_key_or_value, "listener.routes-to-service", "warn",
+                 ["cannot judge priority 10 (query-string (empty value),~x-1; future-field)"],
+                 id="query-pair-without-key-or-value"),
+]
+
+
+@pytest.mark.parametrize("edit, check, status, words", PINNED)
+def test_a_message_the_fuzzer_found_broken_stays_whole(edit, check: str, status: str, words: list[str]):
+    out = diagnose(_world("healthy-fargate", HEALTHY, edit))
     assert out.problems == []
-    f = _finding(out, "listener.https-certificate")
-    assert f.status == "fail" and "names no domain (arn:aws:acm:" in f.summary, f.summary
+    f = _finding(out, check)
+    assert f.status == status and all(w in f.summary for w in words), f.summary
 
 
 # ------------------------------------------- fixed bugs the fuzzer could not reach while their members were pinned

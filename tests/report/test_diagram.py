@@ -12,7 +12,9 @@ import pytest
 
 from shine_ops.engine.runner import Report, evaluate, load_catalogue
 from shine_ops.evaluators import Settings
-from shine_ops.report.diagram import HOPS, build_diagram, diagram_for, short_name
+from shine_ops.report.diagram import build_diagram, diagram_for
+from shine_ops.report.diagram_model import HOPS
+from shine_ops.report.short_names import short_name
 from shine_ops.report.diagram_text import render_dot, render_mermaid
 from shine_ops.report.svg import render_svg, wrap
 from tests.evaluators.builders import ACCT, LB_ARN, LEGACY_ARN, SVC_ARN, TD_ARN, TG_OLD, TG_SVC, build

@@ -65,29 +65,31 @@ def test_botocore_speaks_the_protocols_the_table_assumes() -> None:
         assert _client(service, "http://127.0.0.1:1").meta.service_model.resolved_protocol == protocol, service
 
 
-@pytest.mark.parametrize("service", sorted(CASES))
-def test_throttling_reaches_the_client_as_the_services_own_code(proxy, service: str) -> None:
+def _faulted_call(proxy, service: str, kind: str) -> tuple[dict, Any]:
+    """Call ``service``'s case through a proxy that answers every call with a ``kind`` fault: (the error response
+    botocore raised, the proxy)."""
     from botocore.exceptions import ClientError
 
-    method, params, _, code = CASES[service]
-    p = proxy(fault_rate=1.0, kinds=("throttle",))
+    method, params, _, _ = CASES[service]
+    p = proxy(fault_rate=1.0, kinds=(kind,))
     with pytest.raises(ClientError) as err:
         getattr(_client(service, p.url), method)(**params)
-    assert err.value.response["Error"]["Code"] == code
+    return err.value.response, p
+
+
+@pytest.mark.parametrize("service", sorted(CASES))
+def test_throttling_reaches_the_client_as_the_services_own_code(proxy, service: str) -> None:
+    response, p = _faulted_call(proxy, service, "throttle")
+    assert response["Error"]["Code"] == CASES[service][3]
     assert p.injected == {OPERATION[service]: 1}
     assert not p.forwarded
 
 
 @pytest.mark.parametrize("service", sorted(UNAVAILABLE))
 def test_unavailable_is_a_503_with_the_services_own_code(proxy, service: str) -> None:
-    from botocore.exceptions import ClientError
-
-    method, params, _, _ = CASES[service]
-    p = proxy(fault_rate=1.0, kinds=("unavailable",))
-    with pytest.raises(ClientError) as err:
-        getattr(_client(service, p.url), method)(**params)
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-    assert err.value.response["Error"]["Code"] == UNAVAILABLE[service]
+    response, _ = _faulted_call(proxy, service, "unavailable")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert response["Error"]["Code"] == UNAVAILABLE[service]
 
 
 def test_botocore_retries_every_injected_fault(proxy, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,7 +180,7 @@ def test_a_cbor_speaking_client_reads_the_code_too() -> None:
     botocore's own CBOR parser reads the proxy's answer."""
     from botocore.parsers import create_parser
 
-    from shine_ops.testing.wire_proxy import Call, error_response
+    from shine_ops.testing.aws_wire import Call, error_response
 
     status, headers, body, code = error_response(Call("cloudwatch", "ListMetrics", "smithy-rpc-v2-cbor"), "throttle")
     parsed = create_parser("smithy-rpc-v2-cbor").parse(
