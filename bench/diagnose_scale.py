@@ -74,7 +74,7 @@ def isolate_env() -> None:
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
-        # moto reads it when a service is created: services report runningCount 1 (platform-notes 1).
+        # moto reads it when a service is created: services report runningCount 1 (moto's ECS documentation).
         "MOTO_ECS_SERVICE_RUNNING": "1",
     })
 

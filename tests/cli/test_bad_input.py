@@ -1,4 +1,4 @@
-"""Bad input gets one clear line and the contract's exit code, never a traceback."""
+"""Bad input gets one clear line and the README's exit code, never a traceback."""
 
 from __future__ import annotations
 

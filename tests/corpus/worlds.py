@@ -1,7 +1,7 @@
 """Run the real Collector and evaluators over a recorded-shape world, as ``shine-ops diagnose --no-probe`` would.
 
 Why a module of its own: the world tests and any later bench share one way to diagnose a world (the snail-trail
-playbook, live probes off, undeclared settings, the contract's exit codes), so a verdict means the same everywhere.
+playbook, live probes off, undeclared settings, the README's exit codes), so a verdict means the same everywhere.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A plain boto3 script that seeds the Shine incident into any moto server, without shine-ops' seeder.
 
-It uses only moto's documented workarounds (platform-notes.md): MOTO_ECS_SERVICE_RUNNING before
+It uses only moto's documented workarounds (docs.getmoto.org, ECS): MOTO_ECS_SERVICE_RUNNING before
 create_service, container-level memory + securityGroups + EnableDnsHostnames for run_task, and an
 imported (so ISSUED) certificate. ``repaired=True`` seeds the same system with the four faults fixed.
 """

@@ -1,4 +1,4 @@
-"""Deployments as ECS reports them (aws-semantics.md section 5), through the real CLI on sandbox scenarios whose
+"""Deployments as ECS reports them (docs/aws-behaviour.md section 5), through the real CLI on sandbox scenarios whose
 rollout state the sandbox simulates (moto cannot roll out): a service mid-rollout is named as such with the
 revision that serves, a rolled-back rollout fails with its reason, and a grace period of 0 with stable tasks and
 no declared startup_budget_s is no failure and nothing to fix."""

@@ -1,5 +1,5 @@
 """Healthy layouts the Shine sandbox does not hold: no false alarm, and `fix alb-ecs --apply` makes zero
-mutating calls on every one (aws-semantics.md: a fix is planned only where the evidence shows harm)."""
+mutating calls on every one (docs/aws-behaviour.md section 2: a fix is planned only where the evidence shows harm)."""
 
 from __future__ import annotations
 

@@ -42,14 +42,14 @@ def test_report_schema_prints_the_shipped_schema(cli):
 
 
 def test_the_schema_follows_the_contract():
-    """Statuses and severities as the contract lists them; a finding without a summary, with an unknown status or
+    """Statuses and severities as the README and the report schema list them; a finding without a summary, with an unknown status or
     with an empty resource name does not validate."""
     from shine_ops.engine.finding import SEVERITIES, STATUSES
 
     defs = json.loads(SCHEMA_FILE.read_text())["$defs"]
     assert defs["status"]["enum"] == list(STATUSES) == ["pass", "fail", "warn", "skip", "error"]
     assert defs["severity"]["enum"] == list(SEVERITIES) == ["critical", "high", "medium", "low", "info"]
-    example = {  # the contract's own example report
+    example = {  # the example report of shine-ops.report/v1
         "schema": "shine-ops.report/v1", "tool_version": "0.1.0", "playbook": "snail-trail",
         "target": {"domain": "api.example.com", "cluster": "prod", "service": "api", "region": "us-east-1",
                    "account": "123456789012"},

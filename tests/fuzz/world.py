@@ -7,7 +7,7 @@ generated page token is honoured once (the second page ends), so pagination runs
 
 The invariants (issue 14 item 2): nothing raises but a ``ShineOpsError`` (a usage error or an essential read that
 failed: a clean exit, never a traceback); no evaluator crashes behind an ``error`` finding; every finding has a
-status of the contract and a summary with no empty name; every ``pass`` names the resources it judged and shows
+status of shine-ops.report/v1 and a summary with no empty name; every ``pass`` names the resources it judged and shows
 evidence or the actual value; every renderer renders; the JSON report validates against the shipped schema.
 """
 
@@ -114,7 +114,7 @@ def problems(report: Any, rendered_json: str, n_checks: int) -> list[str]:
     for f in report.findings:
         where = f"{f.check} ({f.status})"
         if f.status not in STATUSES:
-            out.append(f"{where}: status outside the contract")
+            out.append(f"{where}: status outside shine-ops.report/v1")
         if not f.summary or not f.summary.strip():
             out.append(f"{where}: empty summary")
         elif EVALUATOR_CRASH in f.summary:
