@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from shine_ops.engine.yamlload import Located, load_located
 from shine_ops.errors import ConfigError
 
 DEFAULT_FILE = "shine-ops.yaml"
+STATE_DIR_ENV = "SHINE_OPS_STATE_DIR"  # where local state lives: the change journal, audits, a running sandbox
 
 _TYPES: dict[str, Any] = {
     "domain": str, "cluster": str, "service": str, "region": str, "profile": str, "endpoint_url": str,
@@ -28,6 +29,14 @@ class ProjectConfig:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
+
+
+def state_dir() -> Path:
+    """The local state folder: ``SHINE_OPS_STATE_DIR``, else ``~/.local/state/shine-ops``. The journal lives here
+    unless ``state:`` in shine-ops.yaml names a team journal in S3."""
+    import os
+
+    return Path(os.environ.get(STATE_DIR_ENV) or Path.home() / ".local" / "state" / "shine-ops")
 
 
 def load_config(path: str | None) -> ProjectConfig:
@@ -79,3 +88,20 @@ def _name(t: Any) -> str:
     if isinstance(t, tuple):
         return " or ".join(x.__name__ for x in t)
     return {"str": "a string", "list": "a list", "dict": "a mapping", "bool": "true or false"}.get(t.__name__, t.__name__)
+
+
+def settings_from(config: Any, sandbox_state: Optional[dict] = None) -> Any:
+    """The declared expectations (evaluators.Settings): the sandbox scenario's ``target``, then shine-ops.yaml's
+    keys. Here, below the CLI, because audits and deploys build them too."""
+    from shine_ops.evaluators import Settings
+
+    cfg = dict((sandbox_state or {}).get("target") or {})  # the scenario's expectations, then the file's
+    cfg.update(config.data if config is not None else {})
+    def listed(key: str) -> list[str] | None:
+        return list(cfg[key]) if cfg.get(key) is not None else None
+
+    return Settings(health_path=cfg.get("health_path"), service_paths=listed("service_paths"),
+                    startup_budget_s=cfg.get("startup_budget_s"), latency_budget_s=cfg.get("latency_budget_s"),
+                    frontend_origins=listed("frontend_origins"),
+                    serves_reference_api=bool(cfg.get("serves_reference_api", False)),
+                    declared=dict(cfg.get("declared") or {}))

@@ -2,8 +2,9 @@
 
 The new task definition revision is the current one with only the requested changes. Preflight runs the
 checks a deployment can break on a copy of the snapshot whose service points at that would-be revision, so
-a deploy that cannot work is refused before anything changes. The rollout is journaled like a fix (register
-revision, update service; each with its inverse), so ``history`` shows it and ``rollback`` reverts it.
+a deploy that cannot work is refused before anything changes. The rolling strategy emits its two changes
+(register the revision, update the service; each with its inverse) to the change runner (``shine_ops.changes``),
+so ``history`` shows them, a failed gate is a rollback of the update, and ``rollback`` reverts the deploy.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from typing import Any, Callable
 
 from shine_ops.engine.finding import Finding
 from shine_ops.evaluators.preflight import model_uri
-from shine_ops.fixes import ApiCall, Change, Probe
+from shine_ops.fixes import ApiCall, Change, Probe, ref
 
 # Catalogue checks a deployment can break, evaluated on the would-be state (checks/<id>.yaml each).
 PREFLIGHT_CHECKS = ["ecs.port-env-matches-container", "ecs.lb-container-matches-taskdef",
                     "tg.port-matches-container", "tg.health-check-matches-app", "ecs.grace-period-covers-startup",
                     "deploy.container-health-matches-tg", "deploy.memory-covers-model"]
+# MODEL_URI ("" for the packaged model) -> (its model card, where it was looked for)
+LocalCard = Callable[[str], "tuple[dict | None, str]"]
 REGISTER_KEYS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
                  "placementConstraints", "requiresCompatibilities", "cpu", "memory", "runtimePlatform",
                  "ephemeralStorage", "pidMode", "ipcMode")
@@ -62,9 +65,11 @@ def would_be(current: dict, service: Any, *, image: str | None, env: dict[str, s
     return new
 
 
-def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict, aws: Any = None) -> list[Finding]:
+def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict, aws: Any = None, *,
+              local_card: LocalCard | None = None) -> list[Finding]:
     """The deploy-sensitive checks, evaluated on the would-be state (no AWS call, except reading an S3 model
-    card when ``aws`` is given and the would-be ``MODEL_URI`` is an s3:// URI)."""
+    card when ``aws`` is given and the would-be ``MODEL_URI`` is an s3:// URI). ``local_card`` reads the card of
+    a local or packaged model (``shine_ops.cli.model_cards.reference_service_card``)."""
     from shine_ops.engine.catalogue import Playbook, PlaybookEntry
     from shine_ops.engine.runner import evaluate
     from shine_ops.evaluators import Context
@@ -81,16 +86,16 @@ def preflight(catalogue: Any, report: Any, settings: Any, new_td: dict, aws: Any
     probes: dict[str, Any] = {}
     uri = model_uri(new_td, path.service)
     if uri or settings.serves_reference_api:  # deploy.memory-covers-model judges the card read here
-        card, where = _card_for(uri, aws)
+        card, where = _card_for(uri, aws, local_card)
         probes["model_card"] = {"card": card, "where": where}
     return evaluate(pb, Context(snapshot=snap, path=path, settings=settings, probes=probes))
 
 
-def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
-    """(the model card, where it was looked for). The packaged model when MODEL_URI is unset, as the service
-    itself does; ``<name>.card.json`` beside a local file; the object ``<key stem>.card.json`` in S3."""
+def _card_for(model_uri: str, aws: Any, local_card: LocalCard | None = None) -> tuple[dict | None, str]:
+    """(the model card, where it was looked for). The object ``<key stem>.card.json`` in S3; for a local file or
+    the packaged model (MODEL_URI unset) ``local_card``, the reference service's own rules."""
     import json
-    from pathlib import Path, PurePosixPath
+    from pathlib import PurePosixPath
 
     if model_uri.startswith("s3://"):
         bucket, _, key = model_uri[5:].partition("/")
@@ -107,105 +112,83 @@ def _card_for(model_uri: str, aws: Any) -> tuple[dict | None, str]:
             return None, where
     if model_uri and "://" in model_uri and not model_uri.startswith("file://"):
         return None, model_uri
-    try:  # the service's own rules (model_store imports only the standard library)
-        from reference_service.model_store import PACKAGE_MODEL, card_path_for
-    except ImportError:
-        return None, "the model card (reference_service is not installed here)"
-    path = Path(model_uri[7:] if model_uri.startswith("file://") else model_uri).expanduser() if model_uri \
-        else PACKAGE_MODEL
-    card = card_path_for(path)
-    try:
-        data = json.loads(card.read_text())
-    except (OSError, ValueError):
-        return None, str(card)
-    return (data if isinstance(data, dict) else None), str(card)
+    if local_card is None:  # this layer does not know the reference service: its reader is passed in
+        return None, f"the model card of {model_uri or 'the packaged model'} (no reader of local model cards given)"
+    return local_card(model_uri)
 
 
 def roll_out(aws: Any, journal: Any, *, who: str | None, report: Any, new_td: dict, gates: Callable[[], list[Finding]],
              say: Callable[[str], None], deadline_s: float = 300.0,
              watch: Callable[[dict], None] | None = None) -> DeployResult:
-    """Register, update the service, wait for steady target health, run the gates; roll back on failure."""
-    import datetime as dt
-    import uuid
-    from dataclasses import asdict
+    """The rolling strategy: register, update the service (two changes emitted to the change runner), wait for
+    steady target health, run the gates; a failed gate is a rollback of the update (its journaled inverse)."""
+    from shine_ops.changes import ChangeRunner, ids
 
     svc = report.request_path.service
     old_td = svc.task_definition
-    apply_id = f"d{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    journal.start_apply(apply_id, plan_id="", plan_hash="", kind="deploy", who=who, account=report.snapshot.account,
-                        region=report.snapshot.region, endpoint=aws.options.endpoint_url,
-                        target={"service": svc.key, "from": old_td})
-    seq = 0
-
-    def step(change: Change, params: dict) -> dict:
-        nonlocal seq
-        seq += 1
-        cid = f"{apply_id}-{seq:02d}"
-        journal.intent(cid, apply_id, seq, change, asdict(ApiCall(change.call.service, change.call.operation, params)),
-                       [asdict(i) for i in change.inverse])
-        try:
-            resp = aws.call(change.call.service, change.call.operation, **params)
-        except Exception as exc:
-            journal.complete(cid, "failed", error=f"{type(exc).__name__}: {exc}")
-            raise
-        return {"id": cid, "resp": resp}
-
+    run = ChangeRunner(aws, journal, who=who).begin(ids.DEPLOY, account=report.snapshot.account,
+                                                    region=report.snapshot.region,
+                                                    target={"service": svc.key, "from": old_td})
     try:
-        return _roll(aws, journal, svc, old_td, new_td, apply_id, step, gates, say, deadline_s, watch)
+        return _roll(aws, run, svc, old_td, new_td, gates, say, deadline_s, watch)
     except Exception as exc:
-        journal.finish_apply(apply_id, "failed", note=f"{type(exc).__name__}: {exc}"[:500])
+        run.finish("failed", note=f"{type(exc).__name__}: {exc}"[:500])
         raise
 
 
-def _roll(aws: Any, journal: Any, svc: Any, old_td: str, new_td: dict, apply_id: str, step: Callable,
-          gates: Callable[[], list[Finding]], say: Callable[[str], None], deadline_s: float,
-          watch: Callable[[dict], None] | None) -> DeployResult:
-    from dataclasses import asdict
-
+def rolling_changes(svc: Any, new_td: dict) -> tuple[Change, Change]:
+    """The two changes of a rolling deploy: register the revision, point the service at it (forcing a new
+    deployment). Each inverse names what the call made or what was there before."""
+    old_td = svc.task_definition
+    new_arn = ref("deploy#register", "taskDefinitionArn")
     reg = Change(key="deploy#register", fix="deploy", resource=new_td["family"],
                  description=f"register a new revision of {new_td['family']}",
-                 call=ApiCall("ecs", "RegisterTaskDefinition", new_td), before={}, after={})
-    r = step(reg, new_td)
-    new_arn = r["resp"]["taskDefinition"]["taskDefinitionArn"]
-    inverse = [asdict(ApiCall("ecs", "DeregisterTaskDefinition", {"taskDefinition": new_arn}))]
-    journal.complete(r["id"], "applied", result={"taskDefinitionArn": new_arn}, inverse=inverse)
-    say(f"registered {new_arn.split('/')[-1]}")
-    upd = Change(key="deploy#update", fix="deploy", resource=svc.arn,
-                 description=f"{svc.key}: {old_td.split('/')[-1]} -> {new_arn.split('/')[-1]}",
-                 call=ApiCall("ecs", "UpdateService", {}), before={"taskDefinition": old_td},
-                 after={"taskDefinition": new_arn},
+                 call=ApiCall("ecs", "RegisterTaskDefinition", new_td), before={}, after={},
+                 results={"taskDefinitionArn": "taskDefinition.taskDefinitionArn"},
+                 inverse=[ApiCall("ecs", "DeregisterTaskDefinition", {"taskDefinition": new_arn})])
+    upd = Change(key="deploy#update", fix="deploy", resource=svc.arn, description="",
+                 call=ApiCall("ecs", "UpdateService", {"cluster": svc.cluster_name, "service": svc.name,
+                                                       "taskDefinition": new_arn, "forceNewDeployment": True}),
+                 before={"taskDefinition": old_td}, after={"taskDefinition": new_arn},
                  inverse=[ApiCall("ecs", "UpdateService", {"cluster": svc.cluster_name, "service": svc.name,
                                                            "taskDefinition": old_td, "forceNewDeployment": True})],
                  probe=Probe(ApiCall("ecs", "DescribeServices", {"cluster": svc.cluster_name, "services": [svc.name]}),
                              "services[0].taskDefinition", old_td))
-    u = step(upd, {"cluster": svc.cluster_name, "service": svc.name, "taskDefinition": new_arn,
-                   "forceNewDeployment": True})
-    journal.complete(u["id"], "applied", inverse=[asdict(i) for i in upd.inverse])
+    return reg, upd
+
+
+def _roll(aws: Any, run: Any, svc: Any, old_td: str, new_td: dict, gates: Callable[[], list[Finding]],
+          say: Callable[[str], None], deadline_s: float, watch: Callable[[dict], None] | None) -> DeployResult:
+    from dataclasses import replace
+
+    reg, upd = rolling_changes(svc, new_td)
+    new_arn = run.do(reg)["taskDefinitionArn"]
+    say(f"registered {new_arn.split('/')[-1]}")
+    # the description and the journaled "after" name the revision the register call made
+    updated = run.do(replace(upd, description=f"{svc.key}: {old_td.split('/')[-1]} -> {new_arn.split('/')[-1]}",
+                             after={"taskDefinition": new_arn}))
     say(f"updated {svc.key} to {new_arn.split('/')[-1]}; waiting for it to be steady")
     steady, why = wait_steady(aws, svc, new_arn, deadline_s, watch)
     failed = [] if steady else [Finding("deploy.steady", "The new revision becomes steady", "fail", "high", why)]
     if steady:
         failed = [f for f in gates() if f.status in ("fail", "warn", "error") and f.check.startswith("smoke.")]
     if not failed:
-        journal.finish_apply(apply_id, "applied")
-        return DeployResult("landed", revision=new_arn, apply_id=apply_id,
+        run.finish("applied")
+        return DeployResult("landed", revision=new_arn, apply_id=run.apply_id,
                             notes=[f"{svc.key} runs {new_arn.split('/')[-1]} and passed its gates"])
     say("a gate failed: rolling back to " + old_td.split("/")[-1])
-    undo = Change(key="deploy#rollback", fix="deploy", resource=svc.arn,
-                  description=f"{svc.key}: back to {old_td.split('/')[-1]} (a gate failed)",
-                  call=ApiCall("ecs", "UpdateService", {}), before={"taskDefinition": new_arn},
-                  after={"taskDefinition": old_td})
-    b = step(undo, {"cluster": svc.cluster_name, "service": svc.name, "taskDefinition": old_td,
-                    "forceNewDeployment": True})
-    journal.complete(b["id"], "applied")
-    journal.set_status(u["id"], "rolled_back")
+    # the update's inverse puts the old revision back; the new revision stays registered (``rollback`` of this
+    # apply deregisters it), as a blue-green deploy keeps it
+    _rb, problems = run.rollback([updated], "; ".join(f.summary for f in failed)[:300], whole=True)
     back, why_back = wait_steady(aws, svc, old_td, deadline_s, watch)
-    journal.finish_apply(apply_id, "rolled_back" if back else "failed",
-                         note=("; ".join(f.summary for f in failed) + ("" if back else f"; rollback not steady: "
-                                                                        f"{why_back}"))[:500])
+    if problems and back:
+        back, why_back = False, "; ".join(problems)
+    run.finish("rolled_back" if back else "failed",
+               note=("; ".join(f.summary for f in failed) + ("" if back else f"; rollback not steady: "
+                                                              f"{why_back}"))[:500])
     notes = [f"{f.check}: {f.summary}" for f in failed]
     notes.append(f"rolled back to {old_td.split('/')[-1]}: " + ("steady again" if back else f"NOT steady ({why_back})"))
-    return DeployResult("rolled_back", revision=new_arn, findings=failed, notes=notes, apply_id=apply_id)
+    return DeployResult("rolled_back", revision=new_arn, findings=failed, notes=notes, apply_id=run.apply_id)
 
 
 def wait_steady(aws: Any, svc: Any, td_arn: str, deadline_s: float,

@@ -1,4 +1,5 @@
-"""Fault injection for tests and drills: throttling, access denied, timeouts and 5xx at chosen rates.
+"""Fault injection for tests and drills: throttling, access denied, timeouts and 5xx at chosen rates, and
+interruptions of a change run (a failed call after N changes, a SIGKILL between a call and its journal row).
 
 Set ``SHINE_OPS_FAULTS`` (never in production) to a ``;``-separated spec, each item ``kind[@pattern]=rate``:
 
@@ -115,3 +116,44 @@ def install(session: Any) -> Injector | None:
     injector = Injector(faults, seed)
     session.get_component("event_emitter").register_first("before-send", injector.before_send)  # before moto's stub
     return injector
+
+
+# ---- interrupting a change run (the change runner's test hooks) ------------------------------------------------
+
+CHANGE_FAULT_ENV = "SHINE_OPS_FAULT_AFTER_CHANGES"  # fail the next call once N changes of a run have been made
+CHANGE_KILL_ENV = "SHINE_OPS_KILL_AFTER_CALL"  # SIGKILL the process right after call N, before its journal row
+
+
+class NoChangeFaults:
+    """What the change runner holds when no change fault is switched on: every hook does nothing."""
+
+    def before_call(self, made: int) -> None:
+        """Called before each mutating call with the number of changes this run has made."""
+
+    def after_call(self, seq: int) -> None:
+        """Called right after call ``seq`` answered, before its journal row is completed."""
+
+
+@dataclass
+class ChangeFaults(NoChangeFaults):
+    """Interruptions of a change run, switched on from outside with ``SHINE_OPS_FAULT_AFTER_CHANGES`` (a failed
+    call) and ``SHINE_OPS_KILL_AFTER_CALL`` (the process dies like ``kill -9`` between a call and its journal row),
+    so tests can prove the journal stays honest and rollback restores."""
+
+    fail_after: int = 0
+    kill_after_call: int = 0
+
+    def before_call(self, made: int) -> None:
+        if self.fail_after and made >= self.fail_after:
+            raise RuntimeError(f"fault injected after {self.fail_after} changes ({CHANGE_FAULT_ENV})")
+
+    def after_call(self, seq: int) -> None:
+        if self.kill_after_call and seq == self.kill_after_call:
+            os.kill(os.getpid(), 9)
+
+
+def change_faults() -> NoChangeFaults:
+    """The change faults the environment switches on (none in production)."""
+    fail = int(os.environ.get(CHANGE_FAULT_ENV, "0") or 0)
+    kill = int(os.environ.get(CHANGE_KILL_ENV, "0") or 0)
+    return ChangeFaults(fail, kill) if fail or kill else NoChangeFaults()

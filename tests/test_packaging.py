@@ -127,13 +127,50 @@ def test_editable_install_lists_the_same_catalogue():
     assert playbooks.returncode == 0 and "snail-trail" in playbooks.stdout
 
 
+def _test_functions() -> list[tuple[str, str, set[str]]]:
+    """Every module-level ``def test_*`` of the suite: (its name, its module, the strings its module's code names).
+
+    Parsed, not searched: a name in a comment, a docstring or a string is no test. The strings are the module's
+    string constants outside docstrings (check ids, playbook names, parametrize tables)."""
+    import ast
+
+    out: list[tuple[str, str, set[str]]] = []
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        strings = {n.value for n in ast.walk(tree)
+                   if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings}
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                out.append((node.name, module, strings))
+    return out
+
+
 def test_every_catalogue_check_has_a_registered_evaluator_and_a_test_named_after_it():
+    """Each check with its own evaluator has a test pytest collects, named after it (``test_<id>...``), whose
+    module evaluates that check: it names the check id, or a playbook that holds it."""
+    import importlib
+    import inspect
+
     from shine_ops.engine.catalogue import Catalogue
 
     cat = Catalogue.load()
-    tests_text = "\n".join(p.read_text() for p in (REPO / "tests").rglob("test_*.py"))
+    playbooks = {name: {e.check.id for e in cat.load_playbook(name).entries} for name in cat.playbook_names()}
+    tests = _test_functions()
     for cid, chk in cat.checks.items():
         if chk.evaluator == "jmespath":  # written in YAML alone: the generic evaluator
             continue
         assert chk.evaluator == cid, f"{cid}: catalogue id and evaluator name must be one name"
-        assert f"test_{cid.replace('.', '_').replace('-', '_')}" in tests_text, f"no test named after {cid}"
+        prefix = f"test_{cid.replace('.', '_').replace('-', '_')}"
+        named = [(name, module, strings) for name, module, strings in tests if name.startswith(prefix)]
+        assert named, f"no test named after {cid}"
+        real = []
+        for name, module, strings in named:
+            fn = getattr(importlib.import_module(module), name, None)  # what pytest collects from the module
+            evaluates = cid in strings or any(cid in playbooks.get(s, ()) for s in strings)
+            if inspect.isfunction(fn) and fn.__name__ == name and evaluates:
+                real.append(f"{module}::{name}")
+        assert real, f"{cid}: the tests named after it ({', '.join(n for n, _, _ in named)}) do not evaluate it"

@@ -37,7 +37,7 @@ def new_audit_id() -> str:
 
 
 def default_path() -> Path:
-    from shine_ops.sandbox.state import state_dir
+    from shine_ops.config import state_dir
 
     return state_dir() / "audits.db"
 

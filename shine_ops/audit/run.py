@@ -75,8 +75,7 @@ def make_aws(spec: TargetSpec, conn: Connection) -> Any:
 
 
 def settings_for(spec: TargetSpec, cfg: Any) -> Any:
-    from shine_ops.cli.common import settings_from
-    from shine_ops.config import ProjectConfig
+    from shine_ops.config import ProjectConfig, settings_from
 
     merged = dict(cfg.data if cfg is not None else {})
     merged.update(spec.settings)

@@ -35,17 +35,26 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """shine-ops: diagnose, map and fix the request path of a service on AWS."""
 
 
-def _register() -> None:
-    # Each module adds its commands to ``app``; none of them imports heavy libraries at import time.
-    from shine_ops.cli import checks_cmd, diagnose, fix_cmd, map_cmd, playbook_cmd, sandbox_cmd  # noqa: F401
+# Every verb module: each adds its commands to ``app`` and imports no heavy library at import time.
+VERB_MODULES = ("checks_cmd", "diagnose", "fix_cmd", "map_cmd", "playbook_cmd", "sandbox_cmd", "smoke", "model",
+                "audit", "triage", "tortoise_cmd", "iam_cmd", "deploy_cmd", "export_cmd", "watch_cmd", "report_cmd")
 
-    for optional in ("smoke", "model", "audit", "triage", "tortoise_cmd", "iam_cmd", "deploy_cmd", "export_cmd",
-                     "watch_cmd", "report_cmd"):
+
+class VerbImportError(ImportError):
+    """A verb module failed to import: its commands would be missing from ``shine-ops --help`` without a word,
+    so the whole command line refuses to start and names the module and the cause instead."""
+
+
+def _register(modules: tuple[str, ...] = VERB_MODULES) -> None:
+    import importlib
+
+    for name in modules:
+        module = f"shine_ops.cli.{name}"
         try:
-            __import__(f"shine_ops.cli.{optional}")
-        except ModuleNotFoundError as exc:  # a verb module not written yet must not break the others
-            if exc.name != f"shine_ops.cli.{optional}":
-                raise
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any failure: a broken install or a bug, never a silent gap
+            raise VerbImportError(f"shine-ops cannot load the commands of {module}: {type(exc).__name__}: {exc}",
+                                  name=module) from exc
     from shine_ops.cli.common import readable_metavars
 
     readable_metavars(app)  # DOMAIN, FILE, SECONDS in --help, not typer's <str> and <list[str]>

@@ -1,5 +1,7 @@
 """``shine-ops deploy``: preflight, roll out (rolling, or blue-green with a gated weighted shift and
-``--finalize``), wait, smoke-test, roll back on failure. The blue-green logic lives in ``shine_ops.deploy_bluegreen``."""
+``--finalize``), wait, smoke-test, roll back on failure. This module parses the options into a
+``shine_ops.deploy_request.DeployRequest``, calls ``run_deploy`` and renders (the preflight verdicts, the live
+view, the result); the strategies live in ``shine_ops.deploy`` and ``shine_ops.deploy_bluegreen``."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from typing import List, Optional
 import typer
 
 from shine_ops.cli import app
-from shine_ops.cli.common import (ConfigOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt, choice, connect, guarded,
-                                  say, settings_from)
+from shine_ops.cli.common import (ConfigOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt, connect, guarded, say,
+                                  settings_from)
 
 
 @app.command()
@@ -41,110 +43,61 @@ def deploy(
     import sys
 
     from shine_ops.config import load_config
-    from shine_ops.deploy import preflight, roll_out, would_be
-    from shine_ops.engine.runner import load_catalogue, run
+    from shine_ops.deploy_request import DeployHooks, DeployRequest, run_deploy
     from shine_ops.errors import UsageError
-    from shine_ops.fixes.journal import store_for
-    from shine_ops.probes.service import probe_service
-    from shine_ops.topology.collect import AREAS, Target
 
-    choice(strategy, ("rolling", "blue-green"), "--strategy")
-    step_list = _parse_steps(steps)
-    changes: dict[str, str] = {}
-    for item in env or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--env takes K=V, not {item!r}")
-        changes[key] = value
-    if model_uri:
-        changes["MODEL_URI"] = model_uri
-    if finalize and (image or changes or cpu or memory):
-        raise UsageError("--finalize takes no changes", hint="finalize first, then deploy the next revision")
-    if not finalize and not (image or changes or cpu or memory):
-        raise UsageError("nothing to deploy", hint="give --image, --model-uri, --env, --cpu or --memory")
+    req = DeployRequest.from_options(cluster=cluster, service=service, image=image, model_uri=model_uri, env=env,
+                                     cpu=cpu, memory=memory, strategy=strategy, steps=steps, finalize=finalize,
+                                     deadline=deadline, probe_timeout=probe_timeout)
     if not yes and not sys.stdin.isatty():
         raise UsageError("deploy without --yes needs a terminal to ask on", hint="add --yes")
     cfg = load_config(config)
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
-    if finalize:
-        _finalize(aws, cfg, cluster, service, yes)
-        return
-    settings = settings_from(cfg, st)
-    catalogue = load_catalogue()
-    target = Target(cluster=cluster, service=service)
-    report = run(aws, target, catalogue.load_playbook("snail-trail"), settings, areas=set(AREAS))
-    svc = report.request_path.service
-    if svc is None:
-        raise UsageError(f"service {cluster}/{service} not found")
-    current = report.snapshot.task_definitions[svc.task_definition].raw
-    new_td = would_be(current, svc, image=image, env=changes, cpu=cpu, memory=memory)
-    findings = preflight(catalogue, report, settings, new_td, aws=aws)
-    failing = [f for f in findings if f.status == "fail"]
-    typer.echo(f"preflight of {svc.key} ({svc.task_definition.split('/')[-1]} + "
-               + ", ".join([f"image {image}"] * bool(image) + [f"{k}={v}" for k, v in changes.items()]
-                           + [f"cpu {cpu}"] * bool(cpu) + [f"memory {memory}"] * bool(memory)) + "):")
-    for f in findings:
-        typer.echo(f"  {f.status.upper():5} {f.check}: {f.summary}")
-    if failing:
+    from shine_ops.cli.model_cards import reference_service_card
+
+    hooks = DeployHooks(say=say, confirm=lambda question: yes or typer.confirm(question, default=False),
+                        preflight=lambda pre: _show_preflight(req, pre), watch=_DeployView(),
+                        local_card=reference_service_card)
+    outcome = run_deploy(req, aws=aws, config=cfg, settings=settings_from(cfg, st), sandbox_state=st, hooks=hooks)
+    if outcome.status == "refused":
         typer.echo("deploy refused by preflight: nothing changed")
-        raise typer.Exit(1)
-    if not yes and not typer.confirm(f"deploy to {svc.key}?", default=False):
-        raise typer.Exit(1)
-    domain = report.request_path.domain
-    if not domain:
-        say(f"no DNS record leads to {svc.key}: the smoke gates through the domain will be skipped")
-
-    def gates():
-        from shine_ops.engine.finding import Finding
-
-        outs = probe_service(domain, settings, timeout_s=probe_timeout, sandbox_state=st)
-        return [Finding.from_outcome(c, c, "high", o) for c, o in outs.items()]
-
-    ident = aws.identity()
-    store = store_for(cfg, aws, ident.get("Arn"))
-    journal = store.open(lock=True)
-    last: dict = {}
-
-    def watch(status: dict) -> None:
-        if status != last:
-            last.clear()
-            last.update(status)
-            say(f"  {status['taskDefinition']}: {status['running']}/{status['desired']} running, "
-                f"targets {', '.join(status['targets']) or 'none'}"
-                + (f"; {status['events'][0]}" if status["events"] else ""))
-
-    try:
-        if strategy == "blue-green":
-            from shine_ops.deploy_bluegreen import Gates, blue_green, direct_smoke
-
-            def direct(tg_arn: str, targets: list) -> list:
-                return direct_smoke(domain, settings, st, tg_arn, targets, probe_timeout)
-
-            result = blue_green(aws, journal, who=ident.get("Arn"), report=report, new_td=new_td,
-                                gates=Gates(domain=gates, direct=direct), say=say, steps=step_list,
-                                deadline_s=deadline, watch=_BlueGreenView())
-        else:
-            result = roll_out(aws, journal, who=ident.get("Arn"), report=report, new_td=new_td, gates=gates,
-                              say=say, deadline_s=deadline, watch=watch)
-    finally:
-        store.close()
-    for note in result.notes:
+    for note in outcome.result.notes if outcome.result is not None else []:
         typer.echo(note)
-    typer.echo(f"deploy {result.apply_id}: {result.status}")
-    raise typer.Exit(result.exit_code)
+    if outcome.status == "finalized":
+        typer.echo(f"deploy {outcome.result.apply_id}: finalized")
+        return
+    if outcome.status == "deployed":
+        typer.echo(f"deploy {outcome.result.apply_id}: {outcome.result.status}")
+    raise typer.Exit(outcome.exit_code)
 
 
-def _parse_steps(text: str) -> tuple[int, ...]:
-    """``10,50,100`` -> (10, 50, 100): increasing percentages in 1..100 ending at 100."""
-    from shine_ops.errors import UsageError
+def _show_preflight(req, pre) -> None:
+    """The preflight verdicts, one line per check, under a line naming the service and the changes."""
+    typer.echo(f"preflight of {pre.service.key} ({pre.current_revision} + {req.describe_changes()}):")
+    for f in pre.findings:
+        typer.echo(f"  {f.status.upper():5} {f.check}: {f.summary}")
 
-    try:
-        steps = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise UsageError(f"--steps takes percentages like 10,50,100, not {text!r}") from None
-    if not steps or steps[-1] != 100 or any(not 0 < x <= 100 for x in steps) or list(steps) != sorted(set(steps)):
-        raise UsageError(f"--steps must increase within 1..100 and end at 100, not {text!r}")
-    return steps
+
+class _DeployView:
+    """The live view of either strategy: a rolling deploy's status is one line on stderr whenever it changes;
+    a blue-green status (it has ``weights``) is drawn by ``_BlueGreenView``."""
+
+    def __init__(self) -> None:
+        self.last: dict = {}
+        self.blue_green: _BlueGreenView | None = None
+
+    def __call__(self, status: dict) -> None:
+        if "weights" in status:
+            if self.blue_green is None:
+                self.blue_green = _BlueGreenView()
+            self.blue_green(status)
+            return
+        if status == self.last:
+            return
+        self.last = dict(status)
+        say(f"  {status['taskDefinition']}: {status['running']}/{status['desired']} running, "
+            f"targets {', '.join(status['targets']) or 'none'}"
+            + (f"; {status['events'][0]}" if status["events"] else ""))
 
 
 class _BlueGreenView:
@@ -173,22 +126,3 @@ class _BlueGreenView:
         self.console.print(t)
         for event in (status.get("events") or [])[:1]:
             self.console.print(f"  event: {event}")
-
-
-def _finalize(aws, cfg, cluster: str, service: str, yes: bool) -> None:
-    """``--finalize``: green alone behind the listeners, blue deleted; journaled."""
-    from shine_ops.deploy_bluegreen import finalize
-    from shine_ops.fixes.journal import store_for
-
-    if not yes and not typer.confirm(f"finalize the blue-green deploy of {cluster}/{service}?", default=False):
-        raise typer.Exit(1)
-    ident = aws.identity()
-    store = store_for(cfg, aws, ident.get("Arn"))
-    journal = store.open(lock=True)
-    try:
-        result = finalize(aws, journal, who=ident.get("Arn"), cluster=cluster, service=service, say=say)
-    finally:
-        store.close()
-    for note in result.notes:
-        typer.echo(note)
-    typer.echo(f"deploy {result.apply_id}: finalized")

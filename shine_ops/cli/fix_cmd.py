@@ -1,4 +1,7 @@
-"""``shine-ops fix alb-ecs``, ``shine-ops rollback``, ``shine-ops history``."""
+"""``shine-ops fix alb-ecs``, ``shine-ops rollback``, ``shine-ops history``: options, the plan as people read it,
+the question before applying. What may be applied is decided below the CLI: plan assembly in
+``shine_ops.fixes.plan``, the saved plan's scope guard in ``shine_ops.fixes.scope``, verification and the gates
+declared on the fixes (``@fix(gate=...)``) in ``shine_ops.fixes.verify``."""
 
 from __future__ import annotations
 
@@ -113,8 +116,8 @@ def alb_ecs(
     applied: dict = {}  # present_and_apply says whether the changes verified (or nothing needed changing)
     try:
         try:
-            _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes,
-                              plan_out, plan_file, only, applied)
+            _fix_with_journal(aws, ident, journal, settings, catalogue, target, endpoint, apply, yes, plan_out,
+                              plan_file, only, applied)
         finally:
             store.close()  # the journal's lock is not held while waiting for traffic
     except typer.Exit:
@@ -153,42 +156,18 @@ def open_account(config, profile, region, endpoint_url, sandbox, expect_account,
     return cfg, aws, st, ident
 
 
-def _fix_with_journal(aws, ident, journal, cfg, st, settings, catalogue, target, endpoint, apply, yes, plan_out,
-                      plan_file, only, applied: dict | None = None) -> None:
-    from shine_ops.errors import UsageError
-    from shine_ops.fixes.apply import Applier, make_plan
+def _fix_with_journal(aws, ident, journal, settings, catalogue, target, endpoint, apply, yes, plan_out, plan_file,
+                      only, applied: dict | None = None) -> None:
+    """Reconcile the journal, take the plan (fresh, or saved and still in scope), present it, and apply it."""
+    from shine_ops.fixes.apply import Applier
+    from shine_ops.fixes.plan import path_job
 
     applier = Applier(aws, journal, who=ident.get("Arn"), say=say)
     for note in applier.reconcile():
         say("journal: " + note)
-
-    if plan_file:
-        plan = load_saved_plan(plan_file, ident)
-        # scope guard: every change must touch a resource on today's request path
-        fresh, _ = make_plan(aws, target, settings, catalogue, endpoint=endpoint)
-        allowed = _path_resources(fresh, _)
-        outside = [c for c in plan.changes if not c.resource or not any(
-            c.resource.startswith(a) or a.startswith(c.resource) for a in allowed)
-            or any(i not in allowed for i in _ids_in(c.call.params))]
-        if outside:
-            raise UsageError("the plan touches resources off the diagnosed request path: "
-                             + ", ".join(sorted({c.resource for c in outside})))
-    else:
-        plan, _ = make_plan(aws, target, settings, catalogue, only=only, endpoint=endpoint)
-
-    def verify(fp) -> dict[str, str]:
-        return verify_configuration(aws, target, settings, catalogue, fp.verify)
-
-    def gate(fp) -> str | None:
-        if fp.fix != "route53.point-alias-to-service-alb":
-            return None
-        from shine_ops.fixes.route53_point_alias_to_service_alb import GATE_CHECKS
-
-        bad = {c: s for c, s in _evaluate_now(aws, target, settings, catalogue, GATE_CHECKS).items() if s == "fail"}
-        return f"the load balancer does not pass its own checks yet ({', '.join(bad)})" if bad else None
-
-    present_and_apply(aws, applier, plan, apply=apply, yes=yes, plan_out=plan_out, verify=verify, gate=gate,
-                      applied=applied)
+    job = path_job(aws, target, settings, catalogue, ident=ident, only=only, plan_file=plan_file, endpoint=endpoint)
+    present_and_apply(aws, applier, job.plan, apply=apply, yes=yes, plan_out=plan_out, verify=job.verify,
+                      gate=job.gate, applied=applied)
 
 
 def present_and_apply(aws, applier, plan, *, apply: bool, yes: bool, plan_out: str | None, verify,
@@ -231,72 +210,6 @@ def present_and_apply(aws, applier, plan, *, apply: bool, yes: bool, plan_out: s
     raise typer.Exit(result.exit_code)
 
 
-def load_saved_plan(plan_file: str, ident: dict):
-    """A plan saved with --plan-out, refused when edited since (its sha256) or made for another account."""
-    from shine_ops.errors import UsageError
-    from shine_ops.fixes import Plan
-
-    try:
-        plan = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{plan_file}: not a shine-ops plan ({exc})") from None
-    if data_hash(plan_file) != plan.hash:
-        raise UsageError(f"{plan_file} was edited after it was saved (its sha256 does not match)",
-                         hint="plan again with --plan-out")
-    if plan.account and plan.account != ident.get("Account"):
-        raise UsageError(f"{plan_file} was made for account {plan.account}, this is {ident.get('Account')}")
-    return plan
-
-
-def _path_resources(plan, report) -> list[str]:
-    snap, path = report.snapshot, report.request_path
-    out = list(path.path_lb_arns(snap))
-    for lb in path.path_lb_arns(snap):
-        out += [l.arn for l in snap.listeners_of(lb)] + [r.arn for l in snap.listeners_of(lb) for r in snap.rules_of(l.arn)]
-        out += snap.load_balancers[lb].security_groups
-    if path.service:
-        out += [path.service.arn] + path.service.target_group_arns + path.service.security_groups
-        out += [snap.tg_name(t) for t in path.service.target_group_arns]
-    out += [f"{r.zone_id}/{r.name}" for b in path.branches for r in b.chain]
-    for lb in path.path_lb_arns(snap):  # what the calls may name besides: groups, VPC, subnets, certificates
-        for lst in snap.listeners_of(lb):
-            out += lst.certificates
-            for action in [lst.default_action] + [r.action for r in snap.rules_of(lst.arn)]:
-                out += list(action.target_groups)
-        out += snap.load_balancers[lb].subnets + [snap.load_balancers[lb].vpc_id or ""]
-    out += [tg.vpc_id for tg in snap.target_groups.values() if tg.vpc_id]
-    if path.service:
-        out += path.service.subnets
-    return [o for o in out if o]
-
-
-def verify_playbook(catalogue, checks: list[str]):
-    """A playbook of just these checks, as the catalogue defines them (what verification re-runs)."""
-    from shine_ops.engine.catalogue import Playbook, PlaybookEntry
-
-    return Playbook(name="verify", description="", entries=[
-        PlaybookEntry(check=catalogue.checks[c], severity=catalogue.checks[c].severity, params=catalogue.checks[c].params)
-        for c in checks])
-
-
-def verify_configuration(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
-    """Collect again and judge the configuration a fix changed: target health, reason codes and service events
-    still predate the change (health converges over interval x healthy threshold), so the checks run in
-    ``settling`` mode, and a check that no longer fails verifies (it may now lack evidence to pass)."""
-    import dataclasses
-
-    verdicts = _evaluate_now(aws, target, dataclasses.replace(settings, settling=True), catalogue, checks)
-    return {c: ("pass" if s in ("pass", "warn", "skip") else s) for c, s in verdicts.items()}
-
-
-def _evaluate_now(aws, target, settings, catalogue, checks: list[str]) -> dict[str, str]:
-    """Collect again and evaluate these checks: the proof that a fix worked."""
-    from shine_ops.engine.runner import run
-
-    report = run(aws, target, verify_playbook(catalogue, checks), settings)
-    return {f.check: f.status for f in report.findings}
-
-
 @app.command()
 @guarded
 def rollback(change_id: str = typer.Argument(..., help="A change id or an apply id from `shine-ops history`."),
@@ -305,12 +218,9 @@ def rollback(change_id: str = typer.Argument(..., help="A change id or an apply 
              profile: Optional[str] = ProfileOpt, region: Optional[str] = RegionOpt,
              endpoint_url: Optional[str] = EndpointOpt, sandbox: bool = SandboxOpt) -> None:
     """Undo an applied change (or a whole apply) from the journal, newest first, and verify."""
-    from shine_ops.errors import UsageError
-    from shine_ops.fixes.apply import Applier
-    from shine_ops.fixes.journal import Journal
-
     from shine_ops.config import load_config
-    from shine_ops.fixes.journal import store_for
+    from shine_ops.errors import UsageError
+    from shine_ops.fixes.journal import Journal, store_for
 
     cfg = load_config(config)
     if cfg.get("state") and not yes and not sys.stdin.isatty():
@@ -423,23 +333,3 @@ def _history(journal, as_json: bool, limit: int) -> None:
                    + (f"  ({a['note']})" if a["note"] else ""))
         for c in journal.changes(a["apply_id"]):
             typer.echo(f"    {c['change_id']}  {c['status']:11} {c['fix']:34} {c['description']}")
-
-
-def data_hash(plan_file: str) -> str | None:
-    import json as _json
-
-    with open(plan_file, encoding="utf-8") as fh:
-        return _json.load(fh).get("hash")
-
-
-def _ids_in(value) -> list[str]:
-    """Every AWS id a call names (ARNs, sg-, subnet-, vpc-): each must be on the diagnosed path."""
-    if isinstance(value, dict):
-        if set(value) == {"$ref"}:
-            return []
-        return [i for k, v in value.items() if k not in ("Description", "Comment") for i in _ids_in(v)]
-    if isinstance(value, list):
-        return [i for v in value for i in _ids_in(v)]
-    if isinstance(value, str) and (value.startswith("arn:") or value.split("-")[0] in ("sg", "vpc", "subnet")):
-        return [value]
-    return []

@@ -14,7 +14,7 @@ import typer
 
 from shine_ops.cli.common import ConfigOpt, EndpointOpt, ProfileOpt, RegionOpt, SandboxOpt, guarded, say, settings_from
 from shine_ops.cli.fix_cmd import (ApplyOpt, ExpectAccountOpt, OnlyOpt, PlanFileOpt, PlanOutOpt, YesOpt, fix_app,
-                                   load_saved_plan, open_account, present_and_apply, verify_playbook)
+                                   open_account, present_and_apply)
 
 
 @fix_app.command("tortoise")
@@ -54,44 +54,12 @@ def tortoise(
 
 def _cleanup(aws, ident, journal, cfg, settings, catalogue, *, apply: bool, yes: bool, allow_delete: bool,
              plan_out: Optional[str], plan_file: Optional[str], only: Optional[List[str]]) -> None:
-    from shine_ops.engine.runner import run_account
-    from shine_ops.errors import UsageError
-    from shine_ops.fixes.apply import Applier, make_account_plan
+    from shine_ops.fixes.apply import Applier
+    from shine_ops.fixes.plan import account_job
 
     applier = Applier(aws, journal, who=ident.get("Arn"), say=say)
     for note in applier.reconcile():
         say("journal: " + note)
-    endpoint = aws.options.endpoint_url
-    if plan_file:
-        plan = load_saved_plan(plan_file, ident)
-        if plan.target.get("scope") != "account":
-            raise UsageError(f"{plan_file} is a plan of fix alb-ecs, not of fix tortoise",
-                             hint="apply it with shine-ops fix alb-ecs --plan")
-        # every change must still be called for: today's audit plans the same change on the same resource
-        fresh, _ = make_account_plan(aws, settings, catalogue, allow_delete=True, endpoint=endpoint,
-                                     suppressions=cfg.suppressions)
-        today = {(c.fix, c.resource) for f in fresh.fixes for c in f.changes}
-        stale = sorted({c.resource for c in plan.changes if (c.fix, c.resource) not in today})
-        if stale:
-            raise UsageError("the plan touches resources the audit no longer flags (or that something now "
-                             "protects): " + ", ".join(stale), hint="plan again")
-        deleting = [c for f in plan.fixes if not f.refused for c in f.changes if c.call.operation.startswith("Delete")]
-        if deleting and not allow_delete:
-            raise UsageError(f"{plan_file} deletes {len(deleting)} resource(s)", hint="add --allow-delete")
-    else:
-        plan, _ = make_account_plan(aws, settings, catalogue, allow_delete=allow_delete, only=only,
-                                    endpoint=endpoint, suppressions=cfg.suppressions)
-
-    def verify(fp) -> dict[str, str]:
-        """Audit again: each check passes, or at least no longer names anything this fix changed."""
-        report = run_account(aws, verify_playbook(catalogue, fp.verify), settings)
-        touched = {c.resource for c in fp.changes}
-        out = {}
-        for f in report.findings:
-            if f.status in ("pass", "skip") or (f.status == "fail" and not touched & set(f.resources)):
-                out[f.check] = "pass"
-            else:
-                out[f.check] = f.status
-        return out
-
-    present_and_apply(aws, applier, plan, apply=apply, yes=yes, plan_out=plan_out, verify=verify)
+    job = account_job(aws, settings, catalogue, ident=ident, allow_delete=allow_delete, only=only,
+                      plan_file=plan_file, endpoint=aws.options.endpoint_url, suppressions=cfg.suppressions)
+    present_and_apply(aws, applier, job.plan, apply=apply, yes=yes, plan_out=plan_out, verify=job.verify)

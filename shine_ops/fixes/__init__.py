@@ -136,6 +136,21 @@ class PlanContext:
     suppressions: list[Any] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Gate:
+    """Checks that must not fail, judged again just before a fix is applied (after the fixes planned before it
+    landed), or the fix is held back with ``refuse (failing checks)``. Declared on the fix, so the rule that a DNS
+    change waits for its load balancer lives beside the change, not in the command that applies it."""
+
+    checks: tuple[str, ...]
+    refuse: str  # why it is held back, for people: "the load balancer does not pass its own checks yet"
+
+    def why_not(self, verdicts: dict[str, str]) -> str | None:
+        """``verdicts``: check id -> status, as judged now. None when no gate check fails."""
+        bad = [c for c in self.checks if verdicts.get(c) == "fail"]
+        return f"{self.refuse} ({', '.join(bad)})" if bad else None
+
+
 @dataclass
 class FixSpec:
     id: str
@@ -145,16 +160,17 @@ class FixSpec:
     iam: list[str]
     scope: str = "path"  # "path": fix alb-ecs (one request path); "account": fix tortoise (the whole account)
     deletes: bool = False  # deletes something: planned, but applied only with --allow-delete
+    gate: Gate | None = None  # checks that must not fail right before it is applied
 
 
 REGISTRY: dict[str, FixSpec] = {}
 
 
 def fix(fix_id: str, *, checks: list[str], order: int, iam: list[str], scope: str = "path",
-        deletes: bool = False) -> Callable:
+        deletes: bool = False, gate: Gate | None = None) -> Callable:
     def deco(fn: Callable[[PlanContext], FixPlan | None]) -> Callable:
         REGISTRY[fix_id] = FixSpec(id=fix_id, checks=checks, plan=fn, order=order, iam=iam, scope=scope,
-                                   deletes=deletes)
+                                   deletes=deletes, gate=gate)
         return fn
 
     return deco

@@ -1,6 +1,7 @@
 """The change journal: every mutating call, recorded as an intent before it is made and completed after.
 
-SQLite in the state folder. A crash between the two leaves an ``intent`` row; the next start reconciles
+SQLite in the state folder (``shine_ops.config.state_dir``), or a team journal in S3. The change runner
+(``shine_ops.changes``) is its only writer of changes. A crash between the two leaves an ``intent`` row; the next start reconciles
 it against the live state with the change's probe, so nothing goes unaccounted for.
 """
 
@@ -51,7 +52,8 @@ class Journal:
 
     @classmethod
     def default(cls) -> "Journal":
-        from shine_ops.sandbox.state import state_dir
+        """The local journal: ``journal.db`` in the state folder of the configuration (``shine_ops.config``)."""
+        from shine_ops.config import state_dir
 
         return cls(state_dir() / "journal.db")
 

@@ -6,13 +6,14 @@ security groups): a DNS change is the one users feel at once. The old record set
 
 from __future__ import annotations
 
-from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix
+from shine_ops.fixes import ApiCall, Change, FixPlan, Gate, PlanContext, Probe, fix
 
-GATE_CHECKS = ["listener.routes-to-service", "tg.port-matches-container", "sg.alb-to-task-ingress"]
+GATE_CHECKS = ("listener.routes-to-service", "tg.port-matches-container", "sg.alb-to-task-ingress")
 
 
 @fix("route53.point-alias-to-service-alb", checks=["dns.points-to-service-alb"], order=90,
-     iam=["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange"])
+     iam=["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange"],
+     gate=Gate(checks=GATE_CHECKS, refuse="the load balancer does not pass its own checks yet"))
 def plan(pc: PlanContext) -> FixPlan | None:
     snap, path = pc.ctx.snapshot, pc.ctx.path
     service_lbs = path.service_lb_arns(snap)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shine_ops.evaluators.network import admits, container_ports
+from shine_ops.evaluators.network import admits, container_ports, subnet_cidrs
 from shine_ops.fixes import ApiCall, Change, FixPlan, PlanContext, Probe, fix, ref
 
 
@@ -13,6 +13,7 @@ def plan(pc: PlanContext) -> FixPlan | None:
     if svc is None or not svc.security_groups:
         return None
     task_sg = svc.security_groups[0]
+    task_cidrs = subnet_cidrs(pc.ctx, svc.subnets)  # the check accepts egress to the tasks' subnets too
     changes = []
     for lb_arn in path.service_lb_arns(snap):
         lb = snap.load_balancers.get(lb_arn)
@@ -21,7 +22,7 @@ def plan(pc: PlanContext) -> FixPlan | None:
         groups = [snap.security_groups[g] for g in lb.security_groups if g in snap.security_groups]
         alb_sg = lb.security_groups[0]
         for port in container_ports(pc.ctx):
-            if any(admits(r, port, set(svc.security_groups), []) for g in groups for r in g.egress):
+            if any(admits(r, port, set(svc.security_groups), task_cidrs) for g in groups for r in g.egress):
                 continue
             key = f"sg.allow-alb-egress#{len(changes) + 1}"
             perm = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,

@@ -31,7 +31,7 @@ from shine_ops.topology.collect import Collector
 from shine_ops.topology.model import SecurityGroup
 from shine_ops.topology.snapshot import Snapshot
 
-PIN_HEADER = "X-Shine-Ops-Target-Group"
+from shine_ops.bluegreen.direct import PIN_HEADER  # the pin the blue-green direct smoke sends
 HOP_BY_HOP = {"x-shine-ops-target-group", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length", "server", "date"}
 

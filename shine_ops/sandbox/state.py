@@ -9,8 +9,9 @@ from typing import Any
 
 
 def state_dir() -> Path:
-    d = os.environ.get("SHINE_OPS_STATE_DIR") or str(Path.home() / ".local" / "state" / "shine-ops")
-    return Path(d)
+    from shine_ops.config import state_dir as configured
+
+    return configured()
 
 
 def state_file() -> Path:

@@ -204,34 +204,3 @@ def test_plain_moto_bluegreen_never_steady_restores_listener_and_rule(cli, fresh
                      "elbv2.ModifyListener", "elbv2.ModifyRule",  # green attached at weight 0
                      "elbv2.ModifyListener", "elbv2.ModifyRule",  # the original actions, exactly
                      "ecs.UpdateService", "ecs.DeleteService", "elbv2.DeleteTargetGroup"]
-
-
-def test_bluegreen_names_weights_and_steps():
-    """The naming rules, the weighted actions and the emulator's weighted pick (pure functions)."""
-    import random
-
-    from shine_ops.cli.deploy_cmd import _parse_steps
-    from shine_ops.deploy_bluegreen import green_service_name, green_tg_name, only, weighted
-    from shine_ops.errors import UsageError
-    from shine_ops.sandbox.alb import pick_weighted
-
-    assert green_service_name("api") == "api-green"
-    assert green_service_name("api-green") == "api-blue" and green_service_name("api-blue") == "api-green"
-    name = green_tg_name("a-very-long-target-group-name-x-y", 12)
-    assert len(name) <= 32 and name.endswith("-g12") and "--" not in name
-    assert green_tg_name("shine-api-tg-8000-fixed-g3", 4) == "shine-api-tg-8000-fixed-g4"
-    auth = {"Type": "authenticate-oidc", "Order": 1}
-    actions = [auth, {"Type": "forward", "TargetGroupArn": "blue", "Order": 2}]
-    split = weighted(actions, "blue", "green", 10)
-    assert split[0] == auth and split[1] == {"Type": "forward", "Order": 2, "ForwardConfig": {"TargetGroups": [
-        {"TargetGroupArn": "blue", "Weight": 90}, {"TargetGroupArn": "green", "Weight": 10}]}}
-    assert only(split, "blue", "green")[1] == {"Type": "forward", "TargetGroupArn": "green", "Order": 2}
-    rng = random.Random(1)
-    picks = [pick_weighted({"blue": 90, "green": 10}, rng) for _ in range(2000)]
-    assert 100 < picks.count("green") < 300
-    assert {pick_weighted({"blue": 0, "green": 100}, rng) for _ in range(50)} == {"green"}
-    assert pick_weighted({"blue": 0}) is None
-    assert _parse_steps("10,50,100") == (10, 50, 100) and _parse_steps("100") == (100,)
-    for bad in ("50,10,100", "10,50", "0,100", "x"):
-        with pytest.raises(UsageError):
-            _parse_steps(bad)

@@ -1,0 +1,104 @@
+"""Green: the copies of blue's target group and service on the new revision, and watching them become steady."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from shine_ops.fixes import ApiCall
+
+TG_COPY = ("Protocol", "Port", "VpcId", "TargetType", "HealthCheckProtocol", "HealthCheckPort", "HealthCheckEnabled",
+           "HealthCheckPath", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
+           "UnhealthyThresholdCount", "Matcher", "ProtocolVersion", "IpAddressType")
+
+
+def tg_params(blue_tg: dict, name: str) -> dict:
+    """CreateTargetGroup input copying the blue group's settings (protocol, port, VPC, type, health check)."""
+    params = {k: blue_tg[k] for k in TG_COPY if blue_tg.get(k) not in (None, "", [])}
+    params["Name"] = name
+    return params
+
+
+def service_params(blue: dict, cluster: str, name: str, td_arn: str, tg_arn: str, blue_tg: str) -> dict:
+    """CreateService input copying the blue service (cluster, network, launch type, desired count, grace
+    period, load-balancer mapping with the same container name/port), on the new revision and green's TG."""
+    lbs = [{**{k: v for k, v in m.items() if k in ("containerName", "containerPort")},
+            "targetGroupArn": tg_arn if m.get("targetGroupArn") == blue_tg else m.get("targetGroupArn")}
+           for m in blue.get("loadBalancers", [])]
+    params: dict[str, Any] = {"cluster": cluster, "serviceName": name, "taskDefinition": td_arn,
+                              "desiredCount": int(blue.get("desiredCount") or 1), "loadBalancers": lbs}
+    for key in ("launchType", "networkConfiguration", "healthCheckGracePeriodSeconds", "platformVersion",
+                "deploymentConfiguration", "capacityProviderStrategy", "enableECSManagedTags", "propagateTags"):
+        if blue.get(key) not in (None, "", [], {}):
+            params[key] = blue[key]
+    if params.get("capacityProviderStrategy"):
+        params.pop("launchType", None)  # AWS accepts one or the other
+    if params.get("propagateTags") == "NONE":
+        params.pop("propagateTags")
+    return params
+
+
+def remove_service(cluster: str, name: str) -> list[ApiCall]:
+    """Undo of a CreateService: scale to 0, then delete (ECS refuses to delete a service scaled above 0)."""
+    return [ApiCall("ecs", "UpdateService", {"cluster": cluster, "service": name, "desiredCount": 0}),
+            ApiCall("ecs", "DeleteService", {"cluster": cluster, "service": name, "force": True})]
+
+
+def green_status(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str) -> dict:
+    """One look at green: tasks on the new revision, target health, the newest events."""
+    s = (aws.call("ecs", "DescribeServices", cluster=cluster, services=[name]).get("services") or [{}])[0]
+    arns = aws.call("ecs", "ListTasks", cluster=cluster, serviceName=name).get("taskArns", [])
+    tasks = aws.call("ecs", "DescribeTasks", cluster=cluster, tasks=arns).get("tasks", []) if arns else []
+    tasks = [t for t in tasks if t.get("group") == f"service:{name}"]
+    running = [t for t in tasks if t.get("lastStatus") == "RUNNING" and t.get("taskDefinitionArn") == td_arn]
+    health = aws.call("elbv2", "DescribeTargetHealth", TargetGroupArn=tg_arn).get("TargetHealthDescriptions", [])
+    return {"desired": int(s.get("desiredCount") or 0), "running": len(running),
+            "targets": [(h["Target"]["Id"], h["Target"].get("Port"), h["TargetHealth"].get("State"),
+                         h["TargetHealth"].get("Description") or h["TargetHealth"].get("Reason") or "")
+                        for h in health],
+            "events": [e.get("message") for e in s.get("events", [])[:3]],
+            "stopped": [_stopped_reason(t) for t in tasks
+                        if t.get("lastStatus") == "STOPPED" and t.get("taskDefinitionArn") == td_arn][:3]}
+
+
+def stopped_evidence(aws: Any, cluster: str, name: str, td_arn: str) -> list[str]:
+    """Why green's tasks stopped (ListTasks returns running tasks unless asked for STOPPED ones, on AWS)."""
+    arns = aws.call("ecs", "ListTasks", cluster=cluster, serviceName=name, desiredStatus="STOPPED").get("taskArns", [])
+    tasks = aws.call("ecs", "DescribeTasks", cluster=cluster, tasks=arns[:20]).get("tasks", []) if arns else []
+    return [_stopped_reason(t) for t in tasks
+            if t.get("group") == f"service:{name}" and t.get("taskDefinitionArn") == td_arn][:3]
+
+
+def _stopped_reason(task: dict) -> str:
+    """A stopped task's reason with its containers' exit codes and reasons (the evidence of a failed start)."""
+    parts = [f"{task['taskArn'].split('/')[-1]}: {task.get('stoppedReason', '')}"]
+    for c in task.get("containers", []):
+        if c.get("exitCode") not in (None, 0) or c.get("reason"):
+            parts.append(f"{c.get('name')} exit {c.get('exitCode')} {c.get('reason') or ''}".rstrip())
+    return "; ".join(parts)
+
+
+def is_steady(st: dict) -> bool:
+    """Tasks on the new revision running as desired and every registered target healthy."""
+    states = [t[2] for t in st["targets"]]
+    return (st["desired"] > 0 and st["running"] >= st["desired"] and len(states) >= st["desired"]
+            and all(s == "healthy" for s in states))
+
+
+def describe_status(st: dict) -> str:
+    states = ", ".join(f"{ip} {state}" + (f" ({why})" if state != "healthy" and why else "")
+                       for ip, _, state, why in st["targets"]) or "no target registered"
+    return f"{st['running']}/{st['desired']} tasks running on the new revision; targets: {states}"
+
+
+def wait_green(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str, deadline_s: float,
+               tick: Callable[[dict], None]) -> tuple[bool, dict]:
+    """Until green is steady or the deadline; ``tick`` gets every look (the live view)."""
+    end = time.monotonic() + deadline_s
+    st: dict = {}
+    while True:
+        st = green_status(aws, cluster, name, td_arn, tg_arn)
+        tick(st)
+        if is_steady(st) or time.monotonic() >= end:
+            return is_steady(st), st
+        time.sleep(1.0)
