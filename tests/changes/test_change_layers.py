@@ -39,3 +39,17 @@ def test_the_journal_lives_in_the_configured_state_folder(monkeypatch, tmp_path)
     monkeypatch.setenv("SHINE_OPS_STATE_DIR", str(tmp_path / "state"))
     assert state_dir() == tmp_path / "state"
     assert Journal.default().path == tmp_path / "state" / "journal.db"
+
+
+def test_nothing_below_the_cli_imports_the_cli_the_sandbox_or_the_reference_service():
+    """The whole package, not only the change runner: only ``cli/`` (and ``__main__``) may import the CLI, only
+    ``cli/`` and ``sandbox/`` the sandbox or the reference service."""
+    wrong = set()
+    for f in sorted(PACKAGE.rglob("*.py")):
+        rel = f.relative_to(PACKAGE)
+        top = rel.parts[0]
+        if top in ("cli", "__main__.py"):
+            continue
+        allowed_above = ("shine_ops.sandbox",) if top == "sandbox" else ()
+        wrong |= {f"{rel}: {m}" for m in _imports(f) if m.startswith(ABOVE) and not m.startswith(allowed_above)}
+    assert wrong == set()
