@@ -230,6 +230,9 @@ class Aws:
 
     @staticmethod
     def _before_call(model: Any = None, context: Any = None, **_: Any) -> None:
+        from shine_ops import stopping
+
+        stopping.check()  # after Ctrl-C a worker thread makes no further call
         if isinstance(context, dict) and model is not None:
             context["shine_ops_operation"] = f"{model.service_model.service_name}.{model.name}"
             # the protocol the client speaks (CloudWatch's model lists cbor, json and query; botocore speaks json)

@@ -21,6 +21,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar
 
+from shine_ops import stopping
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -55,10 +57,16 @@ def run_all(fns: Sequence[Callable[[], T]], limit: int | None = None) -> list[T]
     width = min(len(fns), limit if limit is not None else workers())
     if workers() == 1 or width <= 1:
         return [fn() for fn in fns]
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="shine-ops-read") as pool:
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="shine-ops-read")
+    try:
         futures = [pool.submit(fn) for fn in fns]
         for f in futures:
             f.exception()  # wait for all: no read outlives its round
+    except KeyboardInterrupt:  # Ctrl-C: no new call anywhere (shine_ops.stopping), queued reads dropped
+        stopping.stop()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return [f.result() for f in futures]  # raises the first failure, in plan order
 
 
