@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from shine_ops.engine.runner import HOP_ORDER
+from shine_ops.probes.live import live_probes  # noqa: F401  (watch and fix --wait take it from here)
 
 HOP_TITLES = {"dns": "DNS record", "load_balancer": "load balancer", "listener": "listener and rules",
               "target_group": "target group", "targets": "targets", "service": "ECS service",
@@ -198,25 +199,6 @@ def run_watch(diagnose: Callable[[], Any], watch: Watch, *, interval_s: float, u
 
 
 # --------------------------------------------------------------------------- live probes, as diagnose runs them
-def live_probes(settings: Any, sandbox_state: dict | None, *, enabled: bool, timeout_s: float = 10.0,
-                resolver: str | None = None) -> Callable[[Any, Any], dict[str, Any]]:
-    """The probes function ``run`` takes: DNS then HTTP through the domain, within one time budget (as
-    ``diagnose``: DNS may use up to half of it)."""
-
-    def probes(snap: Any, path: Any) -> dict[str, Any]:
-        from shine_ops.probes.dns import names_to_resolve, probe_dns
-        from shine_ops.probes.service import probe_service
-
-        started = time.monotonic()
-        dns = probe_dns(path.domain, names_to_resolve(snap, path), resolver=resolver, timeout_s=timeout_s / 2,
-                        enabled=enabled, sandbox_state=sandbox_state)
-        left = max(0.1, timeout_s - (time.monotonic() - started))
-        return {"dns": dns, "service": probe_service(path.domain, settings, timeout_s=left, enabled=enabled,
-                                                     sandbox_state=sandbox_state)}
-
-    return probes
-
-
 def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
 

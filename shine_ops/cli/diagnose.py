@@ -55,18 +55,9 @@ def diagnose(
     aws, st = connect(profile=profile, region=region, endpoint_url=endpoint_url, sandbox=sandbox, config=cfg)
     settings = settings_from(cfg, st)
 
-    def probes(snap, path):  # live evidence, gathered before the (pure) checks run
-        import time
+    from shine_ops.probes.live import live_probes
 
-        from shine_ops.probes.dns import names_to_resolve, probe_dns
-        from shine_ops.probes.service import probe_service
-
-        started = time.monotonic()  # one budget: DNS may use up to half of it, HTTP gets the rest
-        dns = probe_dns(path.domain, names_to_resolve(snap, path), resolver=resolver, timeout_s=probe_timeout / 2,
-                        enabled=not no_probe, sandbox_state=st)
-        left = max(0.1, probe_timeout - (time.monotonic() - started))
-        return {"dns": dns, "service": probe_service(path.domain, settings, timeout_s=left, enabled=not no_probe,
-                                                     sandbox_state=st)}
+    probes = live_probes(settings, st, enabled=not no_probe, timeout_s=probe_timeout, resolver=resolver)
 
     from shine_ops.engine.runner import is_account_playbook
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import typer
 
@@ -65,11 +65,13 @@ def map_cmd(
         else:
             write_output(render_ownership(own, color=output is None and sys.stdout.isatty()), output)
         return
+    from shine_ops.probes.live import live_probes
     from shine_ops.topology.collect import AREAS
 
     settings = settings_from(cfg, st)
     report = run(aws, target_from(domain, cluster, service, cfg, st), pb, settings, areas=set(AREAS),
-                 probes=_probes(settings, st, enabled=not no_probe), suppressions=cfg.suppressions)
+                 probes=live_probes(settings, st, enabled=not no_probe, timeout_s=PROBE_BUDGET_S),
+                 suppressions=cfg.suppressions)
     from shine_ops.report.diagram import build_diagram
 
     # the snail-trail's verdicts colour the picture: the same root causes, in the same order, as diagnose
@@ -88,22 +90,3 @@ def map_cmd(
                      output)
     else:
         write_output(render_tree(tree, color=output is None and sys.stdout.isatty()), output)
-
-
-def _probes(settings: Any, sandbox_state: Optional[dict], enabled: bool) -> Callable[[Any, Any], dict[str, Any]]:
-    """The live evidence diagnose gathers (DNS, then HTTP through the domain) in one 10 s budget; off with
-    --no-probe, when their checks skip and say so."""
-    def probes(snap: Any, path: Any) -> dict[str, Any]:
-        import time
-
-        from shine_ops.probes.dns import names_to_resolve, probe_dns
-        from shine_ops.probes.service import probe_service
-
-        started = time.monotonic()
-        dns = probe_dns(path.domain, names_to_resolve(snap, path), resolver=None, timeout_s=PROBE_BUDGET_S / 2,
-                        enabled=enabled, sandbox_state=sandbox_state)
-        left = max(0.1, PROBE_BUDGET_S - (time.monotonic() - started))
-        return {"dns": dns, "service": probe_service(path.domain, settings, timeout_s=left, enabled=enabled,
-                                                     sandbox_state=sandbox_state)}
-
-    return probes
