@@ -11,7 +11,7 @@ the other half (faces 50-99, non-faces 150-199) beside the tuning half, in three
 
 Baseline: bare ``haarcascade_frontalface_default`` with scaleFactor 1.1, minNeighbors 5, minSize 30 (a face
 = at least one box). Service: ``FaceDetector.detect`` with the shipped verifier (a face = at least one
-verified face). Caveat: the verifier itself was trained on 80 of the 100 faces (its card's split), so the
+verified face; each proposal verified widened and as five jittered views, see ``reference_service/detector.py``). Caveat: the verifier itself was trained on 80 of the 100 faces (its card's split), so the
 held-out half is held out from the detector's tuning, not from the verifier's training; the non-faces of
 this set produce no cascade proposal at all, so "no false face" does not rest on the verifier.
 

@@ -1,8 +1,11 @@
 """gunicorn settings for the reference service. The port comes from $PORT and nothing else.
 
 Run: gunicorn -c reference_service/gunicorn.conf.py 'reference_service.app:create_app()'
-Each worker builds its own app after the fork (no preload), and loads OpenCV/TensorFlow in a background
-thread, so /health answers at once and no model state is shared across a fork.
+The master imports the modules serving needs (TensorFlow above all) once, after binding the port and before
+forking the workers (``when_ready``, see ``reference_service/preload.py``; ``PRELOAD_IMPORTS=0`` turns it off):
+the workers inherit them instead of each importing TensorFlow at the same time on the same cores. Only
+imports cross the fork: each worker builds its own app (no ``preload_app``) and loads and warms the model in a
+background thread, so /health answers as soon as the worker runs and /ready turns 200 once the model is warm.
 """
 
 import os
@@ -34,3 +37,14 @@ logconfig_dict = {
                 "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False,
                                     "qualname": "gunicorn.access"}},
 }
+
+
+def when_ready(server):
+    """Runs in the master once the port is bound, before the first fork (and not again on worker restarts:
+    a restarted worker inherits the imports too)."""
+    from reference_service.preload import enabled, preimport
+
+    if enabled():
+        result = preimport()
+        server.log.info("preloaded serving modules in %.2f s%s", result["seconds"],
+                        f"; failed: {result['failed']}" if result["failed"] else "")

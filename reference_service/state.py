@@ -1,7 +1,9 @@
 """Service state and the background loader.
 
-``create_app`` starts ``ServiceState.start()``; a daemon thread imports OpenCV, loads the Haar cascade
-(detection works from then on), then imports TensorFlow/Keras and loads the verifier. ``/health`` never
+``create_app`` starts ``ServiceState.start()``; a daemon thread imports OpenCV, loads and warms the Haar
+cascades (detection works from then on), then imports TensorFlow/Keras (already imported under gunicorn: see
+``preload.py``), loads the verifier and runs it once, and warms the image decoders. ``status`` is "ready"
+only after all of that, so /ready's 200 means the first request pays no loading or first-call cost. ``/health`` never
 waits for any of it. A model that cannot be fetched, verified or loaded leaves the service ``degraded``:
 detection still answers, with ``verified: false`` and no confidence.
 """
@@ -56,7 +58,9 @@ class ServiceState:
         try:
             from reference_service.detector import DetectorSettings, FaceDetector
 
-            self.detector = FaceDetector(self.detector_settings or DetectorSettings.from_env())
+            detector = FaceDetector(self.detector_settings or DetectorSettings.from_env())
+            detector.warm()  # both cascades loaded and run once: the first request pays no first-call costs
+            self.detector = detector
             self.timings["detector_load_seconds"] = time.perf_counter() - t0
             log.info("detector loaded", extra={"seconds": round(self.timings["detector_load_seconds"], 3)})
         except Exception as exc:  # noqa: BLE001
@@ -75,6 +79,9 @@ class ServiceState:
             self.model_error = f"{type(exc).__name__}: {exc}"
             self.timings["model_load_seconds"] = time.perf_counter() - t1
             log.error("model failed to load; serving unverified detections", extra={"error": self.model_error})
+        t2 = time.perf_counter()
+        warm_request_path()
+        self.timings["warm_seconds"] = time.perf_counter() - t2
         if self.skin_model_uri:
             try:
                 from reference_service.skin_classifier import SkinClassifier
@@ -114,6 +121,8 @@ class ServiceState:
             return "loading"
         if self.detector is None:
             return "failed"
+        if not self.done.is_set():  # the model may be in, but the warm-up (or the skin classifier) is not done
+            return "loading"
         if self.model is not None:
             return "ready"
         if self.model_error:
@@ -125,6 +134,24 @@ class ServiceState:
 
     def verifier(self):
         return self._predict if self.model is not None else None
+
+
+def warm_request_path() -> None:
+    """Decodes a tiny JPEG and PNG the way requests are decoded, so the imports and first-call costs of the
+    decoders are paid before /ready says 200, not by the first request. Never raises (a warm-up only)."""
+    try:
+        import cv2
+
+        from reference_service.images import decode_image
+
+        tile = np.full((16, 16, 3), 128, np.uint8)
+        for ext in (".jpg", ".png"):
+            ok, buf = cv2.imencode(ext, tile)
+            if ok:
+                decode_image(buf.tobytes(), mode="L", max_side=8)
+                decode_image(buf.tobytes(), mode="RGB")
+    except Exception as exc:  # noqa: BLE001
+        log.warning("request-path warm-up failed", extra={"error": f"{type(exc).__name__}: {exc}"})
 
 
 def load_keras_model(path):

@@ -50,7 +50,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the state a
     if as_json:
         typer.echo(json.dumps(st or {"status": "stopped"}, indent=2))
     elif st:
-        typer.echo(f"running: scenario {st['scenario']} at {st['endpoint']} (pid {st['pid']})")
+        typer.echo(f"running: scenario {st['scenario']} at {st['endpoint']} (pid {st['pid']}); "
+                   f"task runtime {st.get('task_runtime', 'process')}: {st.get('task_runtime_note') or '-'}")
     else:
         typer.echo("stopped")
     raise typer.Exit(0 if st else 1)
@@ -66,3 +67,40 @@ def scenarios() -> None:
     width = max((len(name) for name, _ in rows), default=0)  # the longest name sets the column: nothing misaligns
     for name, desc in rows:
         typer.echo(f"{name:<{width}}  {desc}")
+
+
+image_app = typer.Typer(help="The reference service's container image (the sandbox runs its tasks in it).",
+                        no_args_is_help=True)
+sandbox_app.add_typer(image_app, name="image")
+
+
+@image_app.command("build")
+@guarded
+def image_build(base: str = typer.Option(None, "--base", metavar="IMAGE",
+                                         help="Base image (e.g. python:3.11-slim where a registry is reachable); "
+                                              "default: a Debian base made here with mmdebstrap."),
+                as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Build the reference service's image from the project's Dockerfile (installs no system package: it
+    names the missing Debian packages)."""
+    from shine_ops.sandbox import image
+
+    result = image.build(base=base, say=say)
+    if as_json:
+        typer.echo(json.dumps({"image": result.image, "base": result.base, "seconds": result.seconds,
+                               "size_bytes": result.size_bytes, "steps": result.steps}, indent=2))
+        return
+    typer.echo(f"built {result.image} on {result.base}: {result.size_mb} MB in {result.seconds} s "
+               f"({'; '.join(result.steps)})")
+
+
+@image_app.command("status")
+@guarded
+def image_status() -> None:
+    """Say whether the sandbox can run tasks as containers here, and why not (exit 1 when it cannot)."""
+    from shine_ops.sandbox import image
+
+    reason = image.unavailable_reason()
+    if reason:
+        typer.echo(f"process mode: {reason}")
+        raise typer.Exit(1)
+    typer.echo(f"container mode: {image.IMAGE} ({image.image_size() / 1e6:.0f} MB) runs with podman")

@@ -85,6 +85,10 @@ def down(timeout_s: float = 15.0) -> bool:
             os.killpg(pid, signal.SIGKILL)  # the daemon leads its own group, with its task processes
         except ProcessLookupError:
             pass
+        if st.get("task_runtime") == "container":  # its containers are not in its group (podman's conmon owns them)
+            from shine_ops.sandbox import container
+
+            container.remove_leftovers(pid)
     clear_state()
     return True
 

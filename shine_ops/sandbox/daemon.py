@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         write_state({"pid": pid, "status": "ready", "scenario": scenario["name"], "endpoint": endpoint,
                      "port": port, "region": scenario["region"], "target": scenario.get("target", {}),
                      "alb_endpoint": alb.endpoint, "service_runner": runner_note, "tasks": local,
-                     "dns_endpoint": dns_endpoint, "dns_server": dns_note,
+                     "dns_endpoint": dns_endpoint, "dns_server": dns_note, **RUNTIME,
                      "started_at": started, "seeded_in_s": seeded_in, "seed_calls": seed_calls,
                      "ready_in_s": round(time.time() - started, 2)})
         print(f"sandbox ready at {endpoint} (scenario {scenario['name']})", flush=True)
@@ -81,9 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from shine_ops.sandbox import tasks
 
+        last_reap = 0.0
         while not stop.wait(0.5):
             if tasks.RUNNER is not None:  # moto does not move deployments: the sandbox does, and logs it
                 try:
+                    if tasks.RUNNER.runtime == "container" and time.monotonic() - last_reap > 2.0:
+                        last_reap = time.monotonic()  # a container that exited by itself: a stopped task
+                        for line in tasks.RUNNER.reap(aws):
+                            print(f"sandbox task: {line}", flush=True)
                     for line in tasks.RUNNER.follow_deployments(aws):
                         print(f"sandbox deployment: {line}", flush=True)
                     # nor start the tasks of a new service (blue-green's green) or stop those of a deleted one
@@ -152,16 +158,58 @@ def after_seed(scenario: dict, seeded) -> list[str]:
     return simulate_deployments(scenario, seeded)
 
 
+RUNTIME: dict[str, str] = {"task_runtime": "process", "task_runtime_note": ""}  # what start_tasks chose
+
+
+def start_registry(aws, seeded, runner) -> dict[str, str]:
+    """Container mode: the ECR stand-in, holding the reference service's image under every image reference the
+    seeded task definitions name (what the team had pushed). Without docker-registry, tasks run the local
+    image and no pull is emulated (said in the state)."""
+    from shine_ops.sandbox import registry, tasks
+    from shine_ops.sandbox.state import state_dir
+
+    reason = registry.unavailable_reason()
+    if reason:
+        return {"registry": reason}
+    from shine_ops.errors import ShineOpsError
+
+    try:
+        reg = registry.start(str(state_dir()))
+    except ShineOpsError as exc:  # the sandbox still runs: tasks use the local image, no pull is emulated
+        return {"registry": f"not started: {exc}"}
+    uris = set()
+    for arn in getattr(seeded, "task_definitions", {}).values():
+        td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=arn)["taskDefinition"]
+        uris |= {c["image"] for c in td["containerDefinitions"]
+                 if c.get("image") and (c.get("dockerLabels") or {}).get(tasks.RUN_LABEL) in tasks.RUNNABLE}
+    try:
+        for uri in sorted(uris):
+            reg.push(uri)
+    except (ShineOpsError, OSError, subprocess.TimeoutExpired) as exc:
+        reg.stop()
+        return {"registry": f"not used: pushing the image failed: {exc}"}
+    runner.registry = reg
+    return {"registry": f"docker-registry at {reg.endpoint} (stand-in for ECR): pushed {len(uris)} image "
+                        f"reference(s) of the scenario; any other tag fails to pull"}
+
+
 def start_tasks(aws, seeded) -> tuple[str, list[dict]]:
     """Run every seeded task whose container is marked runnable; wait until each answers /ready."""
     from shine_ops.sandbox import tasks
 
-    reason = tasks.TaskRunner.unavailable_reason()
-    if reason:
-        return reason, []
     from shine_ops.sandbox.state import state_dir
 
-    runner = tasks.RUNNER = tasks.TaskRunner(log_dir=str(state_dir()))
+    runtime, why = tasks.TaskRunner.choose_runtime()
+    RUNTIME.update(task_runtime=runtime, task_runtime_note=why)
+    reason = tasks.TaskRunner.unavailable_reason() if runtime == "process" else None
+    if reason:  # the image holds the service's stack: only process mode needs the 'service' extra here
+        return reason, []
+    runner = tasks.RUNNER = tasks.TaskRunner(log_dir=str(state_dir()), runtime=runtime)
+    if runtime == "container":
+        from shine_ops.sandbox import container as containers
+
+        containers.remove_leftovers()  # of a daemon that was killed before it could remove its own
+        RUNTIME.update(start_registry(aws, seeded, runner))
     # the seeded services keep the scenario's state (running 0 stays 0); only services created later get tasks
     runner.seeded = {tasks._identity(s) for s in tasks._active_services(aws).values()}
     for key, arns in seeded.tasks.items():
@@ -178,8 +226,13 @@ def start_tasks(aws, seeded) -> tuple[str, list[dict]]:
             td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
             for container in td["containerDefinitions"]:
                 if ip:
-                    t = runner.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
-                                     security_groups=sgs, task_definition=task["taskDefinitionArn"])
+                    try:
+                        t = runner.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
+                                         security_groups=sgs, task_definition=task["taskDefinitionArn"],
+                                         task_memory=tasks._int(td.get("memory")))
+                    except tasks.PullFailed as exc:
+                        tasks._stop_unstarted(aws, cluster, task["taskArn"], str(exc))
+                        continue
                     if t is not None:
                         t.target_groups = list(mappings)
     if not runner.tasks:

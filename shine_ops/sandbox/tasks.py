@@ -1,9 +1,13 @@
 """The sandbox's task runner: each ECS task of a service marked to run the reference service becomes a
-real local process, started with the task definition's environment.
+real container of the service's image (``container.py``) when podman and the image are here, else a real
+local process; either way started with the task definition's environment.
 
 Each task gets its own loopback address (127.77.0.N) and binds the ``PORT`` its environment says, so a
 task definition whose ``PORT`` disagrees with the container port really listens on the wrong port, exactly
-as on Fargate. Processes share the daemon's process group, so stopping the daemon stops them.
+as on Fargate. Processes share the daemon's process group, so stopping the daemon stops them; containers
+carry the daemon's pid as a label and are removed with it (and by the next daemon if it was killed).
+``SHINE_OPS_SANDBOX_RUNTIME`` = ``process`` (the default, ``DEFAULT_RUNTIME``), ``container``, or ``auto``
+(containers where podman and the image are, else processes).
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from shine_ops.sandbox.moto_tasks import (  # noqa: F401  (the daemon reads some through tasks)
+    _active_services, _failed_task, _identity, _mark_stopped, _mark_task_revision, _set_health, _set_running_count,
+    _stop_unstarted)
+
+DEFAULT_RUNTIME = "process"  # when SHINE_OPS_SANDBOX_RUNTIME is unset
 RUN_LABEL = "shine-ops.sandbox.run"  # dockerLabels key marking a container the sandbox runs for real
 RUNNABLE = {
     "reference_service": [sys.executable, "-m", "reference_service"],
@@ -24,6 +33,10 @@ RUNNABLE = {
     "legacy_shine_v6": [sys.executable, "-m", "shine_ops.sandbox.legacy_app"],
     "crash_on_import": [sys.executable, "-c", "import application_hare_run_v6_clean"],  # FM-14: wsgi import fails
 }
+
+
+class PullFailed(Exception):
+    """The task's image could not be pulled from the registry stand-in (ECS's CannotPullContainerError)."""
 
 
 @dataclass
@@ -38,14 +51,20 @@ class LocalTask:
     log: str = ""
     task_definition: str = ""  # the revision the local process runs (the sandbox follows service updates)
     target_groups: list[tuple[str, int]] = field(default_factory=list)  # (TG ARN, port) it is registered in
+    runtime: str = "process"  # or "container" (proc is then a container.ContainerProc)
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def to_json(self) -> dict[str, Any]:
-        return {"task_arn": self.task_arn, "task_ip": self.task_ip, "address": self.address, "port": self.port,
-                "service": self.service, "pid": self.proc.pid if self.proc else None, "log": self.log}
+        out = {"task_arn": self.task_arn, "task_ip": self.task_ip, "address": self.address, "port": self.port,
+               "service": self.service, "pid": self.proc.pid if self.proc else None, "log": self.log,
+               "runtime": self.runtime}
+        if self.runtime == "container":
+            out["container"] = getattr(self.proc, "name", None)
+            out["memory_limit_mib"] = getattr(self.proc, "memory_mib", None)
+        return out
 
 
 @dataclass
@@ -56,6 +75,10 @@ class TaskRunner:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     seeded: set[str] = field(default_factory=set)  # "<service ARN>@<createdAt>" of the services seed created
     _launched: dict[str, str] = field(default_factory=dict)  # cluster/service -> identity whose tasks it ran
+    runtime: str = "process"  # "container" or "process": how tasks run (choose_runtime)
+    stopped: list[dict] = field(default_factory=list)  # tasks whose container exited by itself, as ECS stopped them
+    registry: Any = None  # registry.Registry (the ECR stand-in) in container mode when docker-registry is here
+    _failed_pulls: set[str] = field(default_factory=set)  # revisions whose image could not be pulled
 
     @staticmethod
     def unavailable_reason() -> str | None:
@@ -66,20 +89,51 @@ class TaskRunner:
                     + "); install shine-ops[service]")
         return None
 
+    @staticmethod
+    def choose_runtime() -> tuple[str, str]:
+        """("container" | "process", why): containers when podman, runc and the image are here, unless
+        SHINE_OPS_SANDBOX_RUNTIME says otherwise; "container" asked for and impossible is an error."""
+        from shine_ops.errors import SandboxError
+        from shine_ops.sandbox import image
+
+        wanted = (os.environ.get("SHINE_OPS_SANDBOX_RUNTIME") or DEFAULT_RUNTIME).strip().lower()
+        if wanted not in ("auto", "container", "process"):
+            raise SandboxError(f"SHINE_OPS_SANDBOX_RUNTIME={wanted!r} is not auto, container or process",
+                               hint="unset it, or set it to one of those")
+        if wanted == "process":
+            return "process", "SHINE_OPS_SANDBOX_RUNTIME=process"
+        reason = image.unavailable_reason()
+        if reason is None:
+            return "container", f"tasks run the image {image.IMAGE} with podman"
+        if wanted == "container":
+            raise SandboxError(f"container tasks are impossible here: {reason}",
+                               hint="or set SHINE_OPS_SANDBOX_RUNTIME=process")
+        return "process", f"tasks run as local processes: {reason}"
+
     def by_ip(self, ip: str) -> LocalTask | None:
         return self.tasks.get(ip)
 
     def start(self, *, task_arn: str, task_ip: str, container: dict, service: str,
-              security_groups: list[str], task_definition: str = "", address: str | None = None) -> LocalTask | None:
+              security_groups: list[str], task_definition: str = "", address: str | None = None,
+              task_memory: int | None = None) -> LocalTask | None:
         what = (container.get("dockerLabels") or {}).get(RUN_LABEL)
         if what not in RUNNABLE:
             return None
+        image_ref = None
+        if self.runtime == "container" and self.registry is not None and container.get("image"):
+            image_ref, err = self.registry.pull(container["image"])  # as ECS pulls from ECR, by reference
+            if image_ref is None:
+                raise PullFailed(err)
         env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
         ports = [p["containerPort"] for p in container.get("portMappings", []) if "containerPort" in p]
-        port = int(env.get("PORT") or (ports[0] if ports else 8000))
+        if self.runtime == "container":  # the image's ENV says PORT=8000 when the task definition does not
+            port = int(env.get("PORT") or 8000)
+        else:
+            port = int(env.get("PORT") or (ports[0] if ports else 8000))
         ports_to_check = {port, *ports}
         if address is not None:  # a restart keeps the task's address
-            return self._spawn(what, env, address, port, task_arn, task_ip, service, security_groups, task_definition)
+            return self._spawn(what, env, address, port, task_arn, task_ip, service, security_groups, task_definition,
+                               container, task_memory, image_ref)
         block = os.getpid() % 250  # each sandbox daemon its own 127.77.<block>.0/24: two sandboxes never mix tasks
         with self._lock:  # and an address where neither the PORT nor the container port is taken
             while True:
@@ -87,11 +141,25 @@ class TaskRunner:
                 self._next += 1
                 if all(_free(address, p) for p in ports_to_check):
                     break
-        return self._spawn(what, env, address, port, task_arn, task_ip, service, security_groups, task_definition)
+        return self._spawn(what, env, address, port, task_arn, task_ip, service, security_groups, task_definition,
+                           container, task_memory, image_ref)
 
     def _spawn(self, what: str, env: dict, address: str, port: int, task_arn: str, task_ip: str, service: str,
-               security_groups: list[str], task_definition: str) -> LocalTask:
+               security_groups: list[str], task_definition: str, container: dict | None = None,
+               task_memory: int | None = None, image_ref: str | None = None) -> LocalTask:
         log = os.path.join(self.log_dir, f"task-{address}.log")
+        if self.runtime == "container":
+            from shine_ops.sandbox import container as containers
+
+            handle = containers.run(what=what, name=f"shine-sbx-{os.getpid()}-{address.replace('.', '-')}",
+                                    env=env, address=address, container=container or {}, task_memory=task_memory,
+                                    log=log, on_health=lambda status: _set_health(task_arn, status),
+                                    **({"image": image_ref} if image_ref else {}))
+            t = LocalTask(task_arn=task_arn, task_ip=task_ip, address=address, port=port, service=service,
+                          security_groups=security_groups, proc=handle, log=log,  # type: ignore[arg-type]
+                          task_definition=task_definition, runtime="container")
+            self.tasks[task_ip] = t
+            return t
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         child_env.update(env)
         child_env.update({"HOST": address, "PORT": str(port), "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -104,25 +172,10 @@ class TaskRunner:
 
     def wait_ready(self, timeout_s: float = 90.0) -> dict[str, str]:
         """Wait until each task answers /ready (200), or has exited (a crashing container), or time runs out."""
-        import requests
-
         states: dict[str, str] = {}
         deadline = time.monotonic() + timeout_s
         for ip, t in self.tasks.items():
-            while time.monotonic() < deadline:
-                if not t.alive:
-                    states[ip] = f"exited with code {t.proc.returncode if t.proc else '?'}"
-                    break
-                try:
-                    r = requests.get(f"http://{t.address}:{t.port}/ready", timeout=2)
-                    if r.status_code == 200:
-                        states[ip] = (r.json() or {}).get("status", "ready")
-                        break
-                except (requests.RequestException, ValueError):
-                    pass
-                time.sleep(0.25)
-            else:
-                states[ip] = "not ready in time"
+            states[ip] = self.wait_one(t, max(0.0, deadline - time.monotonic()))
         return states
 
     def follow_deployments(self, aws: Any) -> list[str]:
@@ -136,18 +189,27 @@ class TaskRunner:
                 continue  # deleted: follow_services stops its tasks
             svc = found[0]
             wanted = svc.get("taskDefinition", "")
-            if not wanted or wanted == t.task_definition:
+            if not wanted or wanted == t.task_definition or wanted in self._failed_pulls:
                 continue
             td = aws.call("ecs", "DescribeTaskDefinition", taskDefinition=wanted)["taskDefinition"]
             container = next((c for c in td["containerDefinitions"]
                               if (c.get("dockerLabels") or {}).get(RUN_LABEL) in RUNNABLE), None)
+            if container is not None and self.registry is not None and container.get("image"):
+                pulled, err = self.registry.pull(container["image"])
+                if pulled is None:  # ECS: the new task fails to start, the running one stays
+                    self._failed_pulls.add(wanted)
+                    _failed_task(aws, cluster, name, wanted, svc, err)
+                    done.append(f"{t.service}: {wanted.split('/')[-1]} cannot start: {err}; task {ip} keeps "
+                                f"running {t.task_definition.split('/')[-1]}")
+                    continue
             _terminate(t)
             if container is None:
                 t.task_definition = wanted
                 done.append(f"{t.service}: {wanted.split('/')[-1]} runs nothing locally; task {ip} stopped")
                 continue
             new = self.start(task_arn=t.task_arn, task_ip=ip, container=container, service=t.service,
-                             security_groups=t.security_groups, task_definition=wanted, address=t.address)
+                             security_groups=t.security_groups, task_definition=wanted, address=t.address,
+                             task_memory=_int(td.get("memory")))
             state = self.wait_one(new) if new else "not started"
             _mark_task_revision(t.task_arn, wanted)  # the task now runs the new revision, as ECS would show it
             done.append(f"{t.service}: task {ip} restarted on {wanted.split('/')[-1]} (port "
@@ -225,8 +287,13 @@ class TaskRunner:
                        if d["name"] == "privateIPv4Address"), None)
             if not ip:
                 continue
-            t = self.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
-                           security_groups=sgs, task_definition=td_arn)
+            try:
+                t = self.start(task_arn=task["taskArn"], task_ip=ip, container=container, service=key,
+                               security_groups=sgs, task_definition=td_arn, task_memory=_int(td.get("memory")))
+            except PullFailed as exc:
+                _stop_unstarted(aws, cluster, task["taskArn"], str(exc))
+                states.append(f"{ip}: {exc}")
+                continue
             if t is None:
                 continue
             t.target_groups = list(mappings)
@@ -242,20 +309,38 @@ class TaskRunner:
 
     def wait_one(self, t: LocalTask, timeout_s: float = 60.0) -> str:
         """Until the task answers /ready (200) or has exited."""
-        import requests
-
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
             if not t.alive:
+                if t.runtime == "container":
+                    _, code, why = t.proc.ecs_stop()  # type: ignore[union-attr]
+                    return f"exited with code {code} ({why})"
                 return f"exited with code {t.proc.returncode if t.proc else '?'}"
-            try:
-                r = requests.get(f"http://{t.address}:{t.port}/ready", timeout=2)
-                if r.status_code == 200:
-                    return str((r.json() or {}).get("status", "ready"))
-            except (requests.RequestException, ValueError):
-                pass
-            time.sleep(0.25)
+            state = _ready(t)
+            if state is not None:
+                return state
+            time.sleep(0.25 if t.runtime == "process" else 0.5)
         return "not ready in time"
+
+    def reap(self, aws: Any) -> list[str]:
+        """What ECS does when a task's essential container exits by itself (a crash, the memory limit): the
+        task is STOPPED with ECS's reason and exit code, and its address leaves the target groups. Only
+        containers are reaped (a local process has no memory limit to die at). Returns what it did."""
+        done = []
+        for ip, t in list(self.tasks.items()):
+            if t.runtime != "container" or t.proc is None or t.proc.stopping or t.alive:  # type: ignore[union-attr]
+                continue
+            reason, code, why = t.proc.ecs_stop()  # type: ignore[union-attr]
+            _mark_stopped(t.task_arn, reason, code, why)
+            for tg, port in t.target_groups:
+                try:
+                    aws.call("elbv2", "DeregisterTargets", TargetGroupArn=tg, Targets=[{"Id": ip, "Port": port}])
+                except Exception:  # noqa: BLE001 - the target group may be deleted already
+                    pass
+            del self.tasks[ip]
+            self.stopped.append(t.to_json() | {"stopped_reason": reason, "exit_code": code, "reason": why})
+            done.append(f"{t.service}: task {ip} stopped: {reason}: {why} (exit code {code}); deregistered")
+        return done
 
     def stop_all(self) -> None:
         for t in self.tasks.values():
@@ -267,6 +352,12 @@ class TaskRunner:
                     t.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     t.proc.kill()
+        if self.runtime == "container":
+            from shine_ops.sandbox import container as containers
+
+            containers.remove_leftovers(os.getpid())
+        if self.registry is not None:
+            self.registry.stop()  # the exited ones too (reaped tasks keep theirs for logs)
 
 
 RUNNER: TaskRunner | None = None  # the daemon's runner; health.py and alb.py read it in-process
@@ -280,6 +371,33 @@ def _terminate(t: LocalTask, timeout_s: float = 15.0) -> None:
             t.proc.wait(timeout=timeout_s)  # type: ignore[union-attr]
         except subprocess.TimeoutExpired:
             t.proc.kill()  # type: ignore[union-attr]
+    if t.runtime == "container" and t.proc is not None:
+        t.proc.remove()  # type: ignore[union-attr]
+
+
+def _ready(t: LocalTask) -> str | None:
+    """The task's /ready answer (its status), or None while it does not answer 200. A container is asked from
+    inside, on the port the app was told: its readiness, even when that port is not the published one."""
+    if t.runtime == "container":
+        from shine_ops.sandbox import container as containers
+
+        return containers.ready_inside(t.proc, t.port)  # type: ignore[arg-type]
+    import requests
+
+    try:
+        r = requests.get(f"http://{t.address}:{t.port}/ready", timeout=2)
+        if r.status_code == 200:
+            return str((r.json() or {}).get("status", "ready"))
+    except (requests.RequestException, ValueError):
+        pass
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _free(address: str, port: int) -> bool:
@@ -291,42 +409,3 @@ def _free(address: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _identity(svc: dict) -> str:
-    """A service's identity across delete and re-create (same ARN, new creation time)."""
-    return f"{svc.get('serviceArn')}@{svc.get('createdAt')}"
-
-
-def _active_services(aws: Any) -> dict[str, dict]:
-    """cluster/service -> DescribeServices entry, for every ACTIVE service of every cluster."""
-    from shine_ops.topology.account import cluster_services
-
-    out: dict[str, dict] = {}
-    for carn in aws.call("ecs", "ListClusters").get("clusterArns", []):
-        for s in cluster_services(aws, carn):
-            if s.get("status", "ACTIVE") == "ACTIVE":
-                out[f"{carn.split('/')[-1]}/{s['serviceName']}"] = s
-    return out
-
-
-def _set_running_count(service_arn: str, count: int) -> None:
-    """In the daemon's moto: runningCount follows the tasks the sandbox started (moto fixes it at creation
-    from MOTO_ECS_SERVICE_RUNNING)."""
-    from moto.ecs.models import ecs_backends
-
-    acct, region = service_arn.split(":")[4], service_arn.split(":")[3]
-    for svc in ecs_backends[acct][region].services.values():
-        if getattr(svc, "arn", None) == service_arn:
-            svc.running_count = count
-
-
-def _mark_task_revision(task_arn: str, td_arn: str) -> None:
-    """In the daemon's moto: the task's taskDefinitionArn follows the restart (moto never moves deployments)."""
-    from moto.ecs.models import ecs_backends
-
-    acct, region = task_arn.split(":")[4], task_arn.split(":")[3]
-    for tasks in ecs_backends[acct][region].tasks.values():
-        task = tasks.get(task_arn)
-        if task is not None:
-            task.task_definition_arn = td_arn

@@ -97,6 +97,34 @@ def test_dockerfile_cmd_and_healthcheck_run(gunicorn_server, astronaut_b64):
     workers = subprocess.run(["ps", "--ppid", str(gunicorn_server.proc.pid), "-o", "pid="], capture_output=True,
                              text=True).stdout.split()
     assert len(workers) == 2
+    # the master imported TensorFlow once, before forking (reference_service/preload.py), with nothing failing
+    log = gunicorn_server.log.read_text()
+    assert "preloaded serving modules in" in log and "failed:" not in log
+
+
+def test_gunicorn_master_preloads_serving_imports_only():
+    """The conf's when_ready hook imports (never runs) what serving needs; PRELOAD_IMPORTS=0 turns it off."""
+    from reference_service.preload import SERVING_MODULES, enabled
+
+    s = gunicorn_settings({})
+    assert callable(s["when_ready"]) and s["preload_app"] is False
+    assert "tensorflow" in SERVING_MODULES and "keras" in SERVING_MODULES
+    assert enabled({}) and enabled({"PRELOAD_IMPORTS": "1"})
+    assert not enabled({"PRELOAD_IMPORTS": "0"}) and not enabled({"PRELOAD_IMPORTS": "off"})
+
+
+def test_preimport_reports_a_missing_module_without_raising():
+    import gc
+
+    from reference_service.preload import preimport
+
+    try:
+        result = preimport(("json", "reference_service_no_such_module"))
+    finally:
+        gc.unfreeze()  # preimport freezes the collector for gunicorn's fork; this test process is no master
+    assert set(result["failed"]) == {"reference_service_no_such_module"}
+    assert "ModuleNotFoundError" in result["failed"]["reference_service_no_such_module"]
+    assert result["seconds"] >= 0
 
 
 @pytest.mark.slow

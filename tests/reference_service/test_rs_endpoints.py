@@ -74,12 +74,11 @@ def test_detect_astronaut_one_face_with_model_confidence(client, astronaut_b64, 
     assert body["verified"] is True and 0.5 <= face["confidence"] <= 1.0
     # the confidence is the verifier's output for that crop, not a constant
     import cv2
-    from reference_service.preprocess import crop_batch
     from skimage import data
 
     gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
     small, boxes, _ = loaded_state.detector.propose(gray)
-    probs = loaded_state.verifier()(crop_batch(small, boxes))
+    probs = loaded_state.detector.verify(small, boxes, loaded_state.verifier())
     assert len(set(np.round(probs, 3))) == len(probs)  # several proposals, several different probabilities
     assert face["confidence"] == pytest.approx(float(probs.max()), abs=0.02)
 
