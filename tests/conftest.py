@@ -65,3 +65,13 @@ def cli(state_dir: Path) -> Cli:
 
 def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+
+
+def ctrl_c_as_a_terminal_sends_it() -> None:
+    """``preexec_fn`` for a child a test will send SIGINT: Ctrl-C's default disposition, as in a shell.
+
+    Why: pytest-xdist's workers ignore SIGINT, an ignored signal stays ignored across exec, and Python then
+    installs no KeyboardInterrupt handler: the child would never see the Ctrl-C the test sends."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

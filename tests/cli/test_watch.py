@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import assert_no_traceback, clean_env
+from tests.conftest import assert_no_traceback, clean_env, ctrl_c_as_a_terminal_sends_it
 from tests.e2e.conftest import moto_server, scenario_server  # noqa: F401  (shared fixtures)
 
 DOMAIN = "api.shineskincollective.com"
@@ -128,7 +128,7 @@ class _Watching:
     def __init__(self, cli, *args: str) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "shine_ops", "watch", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=clean_env(cli.state_dir),
-                                     cwd=str(cli.cwd))
+                                     cwd=str(cli.cwd), preexec_fn=ctrl_c_as_a_terminal_sends_it)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

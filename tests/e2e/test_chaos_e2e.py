@@ -166,13 +166,13 @@ def test_ctrl_c_during_a_slow_collection_ends_at_once(scenario_server, chaos_pro
     import sys
     import time
 
-    from tests.conftest import REPO, clean_env
+    from tests.conftest import REPO, clean_env, ctrl_c_as_a_terminal_sends_it
 
     endpoint = scenario_server("shine-incident")
     proxy = chaos_proxy(endpoint, fault_rate=0.0, latency_s=2.0)
     proc = subprocess.Popen([sys.executable, "-m", "shine_ops", "diagnose", "--endpoint-url", proxy.url,
                              *WHERE, "--no-probe"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=clean_env(state_dir), cwd=str(REPO))
+                            env=clean_env(state_dir), cwd=str(REPO), preexec_fn=ctrl_c_as_a_terminal_sends_it)
     try:
         deadline = time.monotonic() + 60
         while proxy.stats()["forwarded"] < 3 and time.monotonic() < deadline:  # the collection is under way
