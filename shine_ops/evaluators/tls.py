@@ -141,7 +141,8 @@ def https_certificate(ctx: Context, params: dict) -> Outcome:
             # The one the listener serves for the domain: an ISSUED one with the most time left, if any.
             cert = sorted(covering, key=lambda c: (c.status != "ISSUED", -(days_left(c, now) or -1e9)))[0]
             row["serving"] = cert.arn
-            label = f"{cert.domain} ({cert.arn.split('/')[-1]})"
+            names = cert_names(cert)  # a certificate described without DomainName is named by its id alone
+            label = f"{names[0]} ({cert.arn.split('/')[-1]})" if names else cert.arn.split("/")[-1]
             if cert.status != "ISSUED":
                 meaning = _STATUS_MEANING.get(cert.status, f"is {cert.status}")
                 fails.append((lb.arn, f"The certificate {label} on {where} {meaning} (status {cert.status}, "
