@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from shine_ops.engine.runner import HOP_ORDER
-from shine_ops.probes.live import live_probes  # noqa: F401  (watch and fix --wait take it from here)
 
 HOP_TITLES = {"dns": "DNS record", "load_balancer": "load balancer", "listener": "listener and rules",
               "target_group": "target group", "targets": "targets", "service": "ECS service",

@@ -129,7 +129,7 @@ def alb_ecs(
 def _wait_for_traffic(aws, target, settings, catalogue, st, *, probes_on: bool, timeout_s: float) -> None:
     """--wait: until the targets are healthy and the live health probe passes; exit 0 green, 1 not (no rollback)."""
     from shine_ops.fixes.wait import report_lines, run_traffic_checks, traffic_checks, wait_for_traffic
-    from shine_ops.watch import live_probes
+    from shine_ops.probes.live import live_probes
 
     checks = traffic_checks(probes_on)
     probes = live_probes(settings, st, enabled=probes_on) if probes_on else None

@@ -53,7 +53,8 @@ def watch(
     from shine_ops.engine.finding import SEVERITIES
     from shine_ops.engine.runner import load_catalogue, run
     from shine_ops.errors import UsageError
-    from shine_ops.watch import Watch, live_probes, run_watch
+    from shine_ops.probes.live import live_probes
+    from shine_ops.watch import Watch, run_watch
 
     choice(fmt, WATCH_FORMATS, "--format")
     choice(fail_on, SEVERITIES, "--fail-on")

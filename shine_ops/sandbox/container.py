@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from shine_ops.sandbox import image as images
+from shine_ops.sandbox.state import pid_alive
 
 SANDBOX_LABEL = "shine-ops.sandbox"  # podman label: the daemon pid that owns the container
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
@@ -259,18 +260,9 @@ def remove_leftovers(owner_pid: int | None = None) -> int:
         name, owner = parts
         if owner_pid is not None and owner != str(owner_pid):
             continue
-        if owner_pid is None and owner.isdigit() and _alive(int(owner)):
+        if owner_pid is None and owner.isdigit() and pid_alive(int(owner)):
             continue
         images.podman("rm", "--force", "--time", "0", name, timeout=60)
         removed += 1
     return removed
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
