@@ -90,7 +90,14 @@ def engine_unavailable_reason() -> str | None:
 
 
 def podman(*args: str, timeout: float = 60.0, check: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*engine_command(), *args], capture_output=True, text=True, timeout=timeout)
+    """Runs podman from the state folder: the conmon it starts for a container keeps podman's working directory
+    and leaves an ``oom`` marker file there when the memory limit kills the container (seen here with runc);
+    it must not land in the user's (or the repository's) current folder."""
+    from shine_ops.config import state_dir
+
+    work = state_dir()
+    work.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([*engine_command(), *args], capture_output=True, text=True, timeout=timeout, cwd=work)
     if check and proc.returncode != 0:
         raise SandboxError(f"podman {args[0]} failed: {(proc.stderr or proc.stdout).strip()[-800:]}",
                            hint="see `podman info`; containers run with --runtime " + RUNC)
