@@ -12,11 +12,13 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from shine_ops.engine.finding import Finding
 from shine_ops.evaluators.preflight import model_uri
 from shine_ops.fixes import ApiCall, Change, Probe, ref
+from shine_ops.start_failures import rollout_failure
 
 # Catalogue checks a deployment can break, evaluated on the would-be state (checks/<id>.yaml each).
 PREFLIGHT_CHECKS = ["ecs.port-env-matches-container", "ecs.lb-container-matches-taskdef",
@@ -198,6 +200,7 @@ def wait_steady(aws: Any, svc: Any, td_arn: str, deadline_s: float,
     moto keeps ``deployments[0]`` on the old revision and has no service-deployments API, so we follow the
     service's ``taskDefinition`` and the target health (which the sandbox computes from the live processes)."""
     end = time.monotonic() + deadline_s
+    since = datetime.now(timezone.utc) - timedelta(seconds=60)  # this rollout's tasks (clock skew allowed)
     last = "no answer yet"
     while time.monotonic() < end:
         s = aws.call("ecs", "DescribeServices", cluster=svc.cluster_name, services=[svc.name])["services"][0]
@@ -224,5 +227,8 @@ def wait_steady(aws: Any, svc: Any, td_arn: str, deadline_s: float,
         if (s.get("taskDefinition") == td_arn and s.get("runningCount") == s.get("desiredCount")
                 and tasks and len(on_new) == len(tasks) and states and all(x == "healthy" for x in states)):
             return True, last
+        failure = rollout_failure(aws, s, svc.cluster_name, svc.name, td_arn, since)
+        if failure:  # ECS's circuit breaker would stop here too: waiting cannot make it steady
+            return False, f"{failure} ({last})"
         time.sleep(1.0)
     return False, f"not steady after {deadline_s:.0f} s: {last}"

@@ -6,6 +6,7 @@ import time
 from typing import Any, Callable
 
 from shine_ops.fixes import ApiCall
+from shine_ops.start_failures import decisive, failed_rollout, stopped_reason, stopped_tasks
 
 TG_COPY = ("Protocol", "Port", "VpcId", "TargetType", "HealthCheckProtocol", "HealthCheckPort", "HealthCheckEnabled",
            "HealthCheckPath", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
@@ -57,25 +58,14 @@ def green_status(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str) ->
                          h["TargetHealth"].get("Description") or h["TargetHealth"].get("Reason") or "")
                         for h in health],
             "events": [e.get("message") for e in s.get("events", [])[:3]],
-            "stopped": [_stopped_reason(t) for t in tasks
+            "rollout_failed": failed_rollout(s, td_arn),
+            "stopped": [stopped_reason(t) for t in tasks
                         if t.get("lastStatus") == "STOPPED" and t.get("taskDefinitionArn") == td_arn][:3]}
 
 
 def stopped_evidence(aws: Any, cluster: str, name: str, td_arn: str) -> list[str]:
     """Why green's tasks stopped (ListTasks returns running tasks unless asked for STOPPED ones, on AWS)."""
-    arns = aws.call("ecs", "ListTasks", cluster=cluster, serviceName=name, desiredStatus="STOPPED").get("taskArns", [])
-    tasks = aws.call("ecs", "DescribeTasks", cluster=cluster, tasks=arns[:20]).get("tasks", []) if arns else []
-    return [_stopped_reason(t) for t in tasks
-            if t.get("group") == f"service:{name}" and t.get("taskDefinitionArn") == td_arn][:3]
-
-
-def _stopped_reason(task: dict) -> str:
-    """A stopped task's reason with its containers' exit codes and reasons (the evidence of a failed start)."""
-    parts = [f"{task['taskArn'].split('/')[-1]}: {task.get('stoppedReason', '')}"]
-    for c in task.get("containers", []):
-        if c.get("exitCode") not in (None, 0) or c.get("reason"):
-            parts.append(f"{c.get('name')} exit {c.get('exitCode')} {c.get('reason') or ''}".rstrip())
-    return "; ".join(parts)
+    return [stopped_reason(t) for t in stopped_tasks(aws, cluster, name, td_arn)][:3]
 
 
 def is_steady(st: dict) -> bool:
@@ -93,12 +83,16 @@ def describe_status(st: dict) -> str:
 
 def wait_green(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str, deadline_s: float,
                tick: Callable[[dict], None]) -> tuple[bool, dict]:
-    """Until green is steady or the deadline; ``tick`` gets every look (the live view)."""
+    """Until green is steady, the deadline, or evidence that it cannot be (``st["failure"]``: a task that cannot
+    start, see ``shine_ops/start_failures.py``); ``tick`` gets every look (the live view)."""
     end = time.monotonic() + deadline_s
     st: dict = {}
     while True:
         st = green_status(aws, cluster, name, td_arn, tg_arn)
         tick(st)
-        if is_steady(st) or time.monotonic() >= end:
-            return is_steady(st), st
+        if is_steady(st):
+            return True, st
+        st["failure"] = st["rollout_failed"] or decisive(stopped_tasks(aws, cluster, name, td_arn), st["desired"])
+        if st["failure"] or time.monotonic() >= end:
+            return False, st
         time.sleep(1.0)

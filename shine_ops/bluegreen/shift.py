@@ -197,6 +197,8 @@ class _Deploy:
         end = time.monotonic() + self.deadline_s
         ok, st = wait_green(self.aws, self.svc.cluster_name, self.green_name, self.td_arn, self.green_tg,
                             self.deadline_s, tick)
+        if not ok and st.get("failure"):  # a start that cannot succeed: no use waiting out the deadline
+            return False, f"gate {gate}: green cannot become steady: {st['failure']}"
         if not ok:
             stopped = list(dict.fromkeys(st["stopped"] + stopped_evidence(
                 self.aws, self.svc.cluster_name, self.green_name, self.td_arn)))

@@ -1,6 +1,6 @@
 """The sandbox with its tasks as containers of the reference service's image (issue 18, items 2-4): the image
-answers the smoke through the load balancer emulator; a tag the ECR stand-in does not hold fails to pull as on
-ECS; a memory limit below the model's need gets it OOM-killed (exit 137) and diagnose names it; a task
+answers the smoke through the load balancer emulator; ``deploy`` of a tag the ECR stand-in does not hold fails to
+pull as on ECS and rolls back; 256 MiB gets the model OOM-killed (exit 137) and diagnose names it; a task
 definition's PORT that disagrees with the container port really listens on the wrong port inside the
 container; a container that exits at start is a stopped task with ECS's reason. Skips, naming the set-up step,
 without podman or the image. Three sandboxes in all (about 40 s each to start)."""
@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from shine_ops.sandbox import image
+from tests.conftest import assert_no_traceback
 from tests.e2e.conftest import sandbox_up
 
 SKIP_REASON = image.unavailable_reason()
@@ -74,10 +75,10 @@ def _wait_stopped(st: dict, stop_code: str, timeout_s: float = 120) -> list[dict
 
 def test_the_container_serves_then_fails_as_ecs_would(ccli):
     """One sandbox, three deploys' worth of truth: the image answers the smoke through the load balancer emulator;
-    a revision naming a tag the ECR stand-in does not hold gets a task stopped with CannotPullContainerError
-    (TaskFailedToStart) while the running task keeps serving; a revision with 128 MiB and one process (the task
-    definition's ``command``, as the sandbox's process mode runs it) is killed at the limit and stops with
-    ECS's OutOfMemoryError and exit 137, which ``ecs.tasks-not-crashing`` names."""
+    ``deploy --image`` of a tag the ECR stand-in does not hold gets a task stopped with CannotPullContainerError
+    (TaskFailedToStart), ends its wait at once and rolls back while the running task keeps serving; a revision
+    of the image as built (gunicorn) with 256 MiB is killed at the limit and stops with ECS's OutOfMemoryError
+    and exit 137, which ``ecs.tasks-not-crashing`` names."""
     import boto3
 
     st = sandbox_up(ccli, "healthy")
@@ -92,19 +93,32 @@ def test_the_container_serves_then_fails_as_ecs_would(ccli):
         assert r.status_code == 200 and f"task {task['address']}:8000" in r.headers["X-Shine-Ops-Simulated"]
 
         ecs = boto3.client("ecs", endpoint_url=st["endpoint"], region_name="us-east-1")
+        image_uri = ecs.describe_task_definition(taskDefinition="shine-api-gateway")["taskDefinition"][
+            "containerDefinitions"][0]["image"]
         if shutil.which("docker-registry"):
             assert "stand-in for ECR" in st["registry"], st["registry"]
-            image_uri = ecs.describe_task_definition(taskDefinition="shine-api-gateway")["taskDefinition"][
-                "containerDefinitions"][0]["image"]
-            _new_revision(ecs, image=image_uri.rsplit(":", 1)[0] + ":never-pushed")
-            (failed,) = _wait_stopped(st, "TaskFailedToStart", 60)
+            missing = image_uri.rsplit(":", 1)[0] + ":never-pushed"
+            t0 = time.monotonic()
+            bad = ccli("deploy", "--sandbox", "--cluster", "production-shine-cluster", "--service",
+                       "shine-api-gateway", "--image", missing, "--yes", timeout=300)
+            took = time.monotonic() - t0
+            assert_no_traceback(bad)
+            assert bad.returncode == 1, bad.stdout + bad.stderr
+            # the wait ends at the failed pull (a missing tag is no retry's business), not at the 300 s deadline
+            assert "retrying cannot help" in bad.stdout and "CannotPullContainerError" in bad.stdout, bad.stdout
+            assert ":never-pushed" in bad.stdout and took < 150, (took, bad.stdout)
+            assert "rolled back to shine-api-gateway:1: steady again" in bad.stdout, bad.stdout
+            (failed,) = _wait_stopped(st, "TaskFailedToStart", 10)
             assert failed["stoppedReason"].startswith("CannotPullContainerError:")
-            assert ":never-pushed" in failed["stoppedReason"]
+            assert ecs.describe_services(cluster="production-shine-cluster", services=["shine-api-gateway"])[
+                "services"][0]["taskDefinition"].endswith(":1")
+            deploys = [a["status"] for a in json.loads(ccli("history", "--json").stdout) if a["kind"] == "deploy"]
+            assert deploys == ["rolled_back"], deploys
             r = requests.get(st["alb_endpoint"] + "/health", headers={"Host": DOMAIN}, timeout=30)
-            assert r.status_code == 200  # the old task still serves, as ECS keeps it while new ones fail
+            assert r.status_code == 200  # the old task served throughout, as ECS keeps it while new ones fail
 
-        _new_revision(ecs, image=image_uri if shutil.which("docker-registry") else "shine:local", memory=128,
-                      command=["python", "-m", "reference_service"])
+        # the issue's case: the image as built (gunicorn, its master importing TensorFlow) with 256 MiB
+        _new_revision(ecs, image=image_uri, memory=256)
         (killed,) = _wait_stopped(st, "EssentialContainerExited")
         (container,) = killed["containers"]
         assert (container["exitCode"], container["reason"]) == (137, "OutOfMemoryError: Container killed due to "
