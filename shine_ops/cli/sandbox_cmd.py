@@ -26,6 +26,8 @@ def up(scenario: str = typer.Option("shine-incident", "--scenario", help="Scenar
     if st.get("alb_endpoint"):
         typer.echo(f"load balancer emulator at {st['alb_endpoint']} (send the domain as Host header); "
                    f"local tasks: {st.get('service_runner')}")
+    if st.get("task_runtime_note"):  # which mode runs the tasks, and why (SHINE_OPS_SANDBOX_RUNTIME)
+        typer.echo(f"task runtime {st.get('task_runtime', 'process')}: {st['task_runtime_note']}")
     target = {k: v for k, v in (st.get("target") or {}).items() if k in ("domain", "cluster", "service")}
     if target:
         typer.echo("try: shine-ops diagnose --sandbox" + "".join(f" --{k} {v}" for k, v in target.items()))

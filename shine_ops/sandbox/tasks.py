@@ -6,8 +6,8 @@ Each task gets its own loopback address (127.77.0.N) and binds the ``PORT`` its 
 task definition whose ``PORT`` disagrees with the container port really listens on the wrong port, exactly
 as on Fargate. Processes share the daemon's process group, so stopping the daemon stops them; containers
 carry the daemon's pid as a label and are removed with it (and by the next daemon if it was killed).
-``SHINE_OPS_SANDBOX_RUNTIME`` = ``process`` (the default, ``DEFAULT_RUNTIME``), ``container``, or ``auto``
-(containers where podman and the image are, else processes).
+``SHINE_OPS_SANDBOX_RUNTIME`` = ``auto`` (the default, ``DEFAULT_RUNTIME``: containers where podman and the
+image are, else processes), ``container`` (an error where impossible), or ``process``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shine_ops.sandbox.moto_tasks import (  # noqa: F401  (the daemon reads some
     _active_services, _failed_task, _identity, _mark_stopped, _mark_task_revision, _set_health, _set_running_count,
     _stop_unstarted)
 
-DEFAULT_RUNTIME = "process"  # when SHINE_OPS_SANDBOX_RUNTIME is unset
+DEFAULT_RUNTIME = "auto"  # when SHINE_OPS_SANDBOX_RUNTIME is unset: containers where they can run
 RUN_LABEL = "shine-ops.sandbox.run"  # dockerLabels key marking a container the sandbox runs for real
 RUNNABLE = {
     "reference_service": [sys.executable, "-m", "reference_service"],

@@ -64,6 +64,8 @@ def test_without_podman_the_build_names_the_debian_packages(monkeypatch, tmp_pat
     monkeypatch.setenv("SHINE_OPS_SANDBOX_RUNTIME", "auto")
     runtime, why = TaskRunner.choose_runtime()
     assert runtime == "process" and "apt-get install podman runc" in why
+    monkeypatch.delenv("SHINE_OPS_SANDBOX_RUNTIME")  # the default is auto: processes here, saying why
+    assert TaskRunner.choose_runtime() == (runtime, why)
 
 
 def test_image_build_cli_without_podman_says_what_to_install(cli, tmp_path):
@@ -124,3 +126,11 @@ def test_registry_stand_in_keeps_the_repository_path_and_tag():
         "127.0.0.1:5000/shine-api-gateway:hare-run-v6"
     assert reg.ref_for("localhost:5000/team/api") == "127.0.0.1:5000/team/api:latest"
     assert reg.ref_for("python:3.11-slim") == "127.0.0.1:5000/python:3.11-slim"
+
+
+@pytest.mark.skipif(image.unavailable_reason() is not None, reason="podman or the image is absent here "
+                    "(CI: scripts/setup-system-tools.sh builds it)")
+def test_the_default_runs_containers_where_the_image_is(monkeypatch):
+    monkeypatch.delenv("SHINE_OPS_SANDBOX_RUNTIME", raising=False)
+    runtime, why = TaskRunner.choose_runtime()
+    assert runtime == "container" and image.IMAGE in why
