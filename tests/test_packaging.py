@@ -41,10 +41,10 @@ def test_every_package_folder_is_listed_in_pyproject():
     on_disk |= set(cfg["package-dir"])  # shine_ops.checks, shine_ops.playbooks: mapped from the top level
     assert on_disk == listed
     assert cfg["package-dir"] == {"shine_ops.checks": "checks", "shine_ops.playbooks": "playbooks"}
-    for dockerfile in ("Dockerfile.shine-ops", "reference_service/Dockerfile"):  # both build the package
+    for dockerfile, dest in (("Dockerfile.shine-ops", "./"), ("Dockerfile", "/tmp/src/")):  # both build the package
         docker = (REPO / dockerfile).read_text()
         for item in BUILD_INPUTS[2:]:
-            assert f"COPY {item} ./{item}" in docker, f"{dockerfile} does not copy {item}"
+            assert f"COPY {item} {dest}{item}" in docker, f"{dockerfile} does not copy {item}"
 
 
 def _build_wheel(tmp_path: Path) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference_service"))
-from rs_helpers import cli_subprocess_cmd, free_port, parse_dockerfile, run_cli, start_server  # noqa: E402
+from rs_helpers import cli_subprocess_cmd, free_port, host_command, parse_dockerfile, run_cli, start_server  # noqa: E402
 
 ORIGIN = "http://localhost:3000"
 
@@ -109,7 +109,7 @@ def test_smoke_usage_errors_exit_2(args, capsys):
 @pytest.mark.service
 def test_smoke_cli_process_against_gunicorn(tmp_path):
     """A real shine-ops process against the Dockerfile's gunicorn command: exit 0; then a closed port: exit 1."""
-    server = start_server(parse_dockerfile()["CMD"], {"WEB_CONCURRENCY": "1", "CORS_ORIGINS": ORIGIN}, tmp_path)
+    server = start_server(host_command(parse_dockerfile()), {"WEB_CONCURRENCY": "1", "CORS_ORIGINS": ORIGIN}, tmp_path)
     try:
         proc = subprocess.run(cli_subprocess_cmd(["smoke", server.url, "--origin", ORIGIN, "--format", "json"]),
                               capture_output=True, text=True, timeout=60)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rs_helpers import PKG, parse_dockerfile, start_server  # noqa: E402
+from rs_helpers import PKG, host_command, parse_dockerfile, start_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +55,8 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def gunicorn_server(tmp_path_factory):
-    """The Dockerfile's CMD (gunicorn, 2 workers) on a free loopback port, ready."""
-    server = start_server(parse_dockerfile()["CMD"], {"WEB_CONCURRENCY": "2", "CORS_ORIGINS": "http://localhost:3000"},
+    """The Dockerfile's CMD (gunicorn, 2 workers, the config file it copies) on a free loopback port, ready."""
+    server = start_server(host_command(parse_dockerfile()), {"WEB_CONCURRENCY": "2", "CORS_ORIGINS": "http://localhost:3000"},
                           tmp_path_factory.mktemp("gunicorn"))
     yield server
     server.stop()

@@ -89,20 +89,21 @@ def start_server(cmd: list[str], env_extra: dict, tmp: Path, *, wait_ready: floa
     raise AssertionError(f"server not ready in {wait_ready}s: {log.read_text()[-2000:]}")
 
 
-def parse_dockerfile(path: Path = PKG / "Dockerfile") -> dict:
-    """Instructions of the Dockerfile: {'EXPOSE': [...], 'HEALTHCHECK': str, 'CMD': [...], 'ENV': {...}}."""
+def parse_dockerfile(path: Path = ROOT / "Dockerfile") -> dict:
+    """Instructions of the project's Dockerfile (its last stage is the image): {'EXPOSE': [...], 'HEALTHCHECK':
+    str, 'CMD': [...], 'ENV': {...}, 'ARG': {...}, 'COPY': [...], 'FROM': [...], ...}."""
     text = path.read_text().replace("\\\n", " ")
-    out: dict = {"ENV": {}, "EXPOSE": []}
+    out: dict = {"ENV": {}, "EXPOSE": [], "ARG": {}}
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         op, _, rest = line.partition(" ")
         op = op.upper()
-        if op == "ENV":
+        if op in ("ENV", "ARG"):
             for tok in shlex.split(rest):
                 k, _, v = tok.partition("=")
-                out["ENV"][k] = v
+                out[op][k] = v
         elif op == "EXPOSE":
             out["EXPOSE"] += rest.split()
         elif op == "HEALTHCHECK":
@@ -112,6 +113,17 @@ def parse_dockerfile(path: Path = PKG / "Dockerfile") -> dict:
         else:
             out.setdefault(op, []).append(rest)
     return out
+
+
+def host_command(docker: dict) -> list[str]:
+    """The image's CMD as it runs from the repository root: an argument naming a file the Dockerfile copies
+    into its WORKDIR (``COPY reference_service/gunicorn.conf.py ./gunicorn.conf.py``) names its source."""
+    copied = {}
+    for line in docker.get("COPY", []):
+        parts = [p for p in line.split() if not p.startswith("--")]
+        if len(parts) == 2 and parts[1].startswith("./"):
+            copied[parts[1][2:]] = parts[0]
+    return [copied.get(arg, arg) for arg in docker["CMD"]]
 
 
 def healthcheck_command(healthcheck: str) -> str:

@@ -11,7 +11,8 @@ import sys
 import pytest
 import requests
 
-from rs_helpers import PKG, ROOT, free_port, healthcheck_command, parse_dockerfile, start_server, venv_env
+from rs_helpers import (PKG, ROOT, free_port, healthcheck_command, host_command, parse_dockerfile, start_server,
+                        venv_env)
 
 TASKDEF = json.loads((PKG / "task-definition.json").read_text())
 
@@ -68,11 +69,15 @@ def test_task_definition_is_fargate_register_input():
 
 
 def test_dockerfile_shape():
+    """One Dockerfile, the project's: users build it on python:3.11-slim, the sandbox on its Debian base; the
+    image runs as a non-root uid and its CMD is gunicorn with the config it copies from reference_service/."""
+    assert not (PKG / "Dockerfile").exists()  # no second, never-built copy beside the service
     d = parse_dockerfile()
-    assert d["FROM"][0].startswith("python:3.11-slim")
-    assert d["USER"] == ["app"]
-    assert d["CMD"][:3] == ["gunicorn", "-c", "reference_service/gunicorn.conf.py"]
-    assert "create_app()" in d["CMD"][3]
+    assert d["ARG"]["BASE"] == "python:3.11-slim" and d["FROM"][-1] == "${BASE}"
+    assert d["USER"] == ["10001"] and d["WORKDIR"][-1] == "/app"
+    assert d["CMD"][:3] == ["gunicorn", "-c", "gunicorn.conf.py"] and "create_app()" in d["CMD"][3]
+    assert host_command(d)[:3] == ["gunicorn", "-c", "reference_service/gunicorn.conf.py"]
+    assert (ROOT / host_command(d)[2]).is_file()
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "opencv-python-headless" in pyproject and "<5" in pyproject
 
