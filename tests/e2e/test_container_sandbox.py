@@ -113,7 +113,7 @@ def test_the_container_serves_then_fails_as_ecs_would(ccli):
             assert ecs.describe_services(cluster="production-shine-cluster", services=["shine-api-gateway"])[
                 "services"][0]["taskDefinition"].endswith(":1")
             deploys = [a["status"] for a in json.loads(ccli("history", "--json").stdout) if a["kind"] == "deploy"]
-            assert deploys == ["rolled_back"], deploys
+            assert deploys[-1] == "rolled_back", deploys  # the newest (the state folder outlives one test)
             r = requests.get(st["alb_endpoint"] + "/health", headers={"Host": DOMAIN}, timeout=30)
             assert r.status_code == 200  # the old task served throughout, as ECS keeps it while new ones fail
 
