@@ -6,7 +6,7 @@ tasks of the new deployment that fail to reach RUNNING and fails the rollout at 
 desired count, at least 3 and at most 200
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html). We end the
 wait the same way, and at once where the first failed start already proves no retry can succeed: the
-image reference does not exist, or the task role cannot read it (``CannotPullContainerError`` with "not
+image reference does not exist, or the task execution role may not read it (``CannotPullContainerError`` with "not
 found", "manifest unknown", "denied" or 403), or the service's own deployment says ``rolloutState FAILED``.
 A throttled or timed-out pull is not decisive: ECS retries it, and so do we, up to the threshold.
 
