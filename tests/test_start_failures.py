@@ -43,7 +43,8 @@ def test_a_pull_that_cannot_succeed_ends_the_wait_at_the_first_task(reason):
 def test_other_failed_starts_count_up_to_the_threshold(reason):
     assert decisive(_stopped(reason, n=2), desired=4) is None
     why = decisive(_stopped(reason, n=3), desired=4)
-    assert why and why.startswith("3 tasks of the new revision failed to start") and "threshold for 4 desired is 3" in why
+    assert why and why.startswith("3 tasks of the new revision failed to start")
+    assert "threshold for 4 desired is 3" in why
 
 
 def test_tasks_stopped_for_other_reasons_do_not_count():
