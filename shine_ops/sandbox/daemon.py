@@ -183,14 +183,14 @@ def start_registry(aws, seeded, runner) -> dict[str, str]:
         uris |= {c["image"] for c in td["containerDefinitions"]
                  if c.get("image") and (c.get("dockerLabels") or {}).get(tasks.RUN_LABEL) in tasks.RUNNABLE}
     try:
-        for uri in sorted(uris):
-            reg.push(uri)
+        pushed = sum(reg.push(uri) for uri in sorted(uris))
     except (ShineOpsError, OSError, subprocess.TimeoutExpired) as exc:
         reg.stop()
         return {"registry": f"not used: pushing the image failed: {exc}"}
     runner.registry = reg
-    return {"registry": f"docker-registry at {reg.endpoint} (stand-in for ECR): pushed {len(uris)} image "
-                        f"reference(s) of the scenario; any other tag fails to pull"}
+    return {"registry": f"docker-registry at {reg.endpoint} (stand-in for ECR): holds the {len(uris)} image "
+                        f"reference(s) of the scenario ({pushed} pushed now, {len(uris) - pushed} already there); "
+                        f"any other tag fails to pull"}
 
 
 def start_tasks(aws, seeded) -> tuple[str, list[dict]]:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from shine_ops.sandbox import image as images
 
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 PULL_FAILED = ("CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
                "{uri}: not found")
 
@@ -40,8 +42,28 @@ class Registry:
             rest += ":latest"
         return f"{self.endpoint}/{rest}"
 
-    def push(self, uri: str, local: str = images.IMAGE) -> None:
+    def push(self, uri: str, local: str = images.IMAGE) -> bool:
+        """Push ``local`` under ``uri``'s reference; False when the stand-in already holds exactly that image
+        there (its storage outlives sandboxes, and podman spends about 20 s re-compressing 2 GB of layers to
+        find every blob present: the tag's manifest naming the local image's config is proof enough)."""
+        if self.holds(uri, images.podman("image", "inspect", local, "--format", "{{.Id}}", timeout=30,
+                                         check=True).stdout.strip()):
+            return False
         images.podman("push", "--tls-verify=false", local, self.ref_for(uri), timeout=900, check=True)
+        return True
+
+    def holds(self, uri: str, image_id: str) -> bool:
+        """Whether the stand-in's tag for ``uri`` is the image ``image_id`` (its manifest's config digest)."""
+        import requests
+
+        repo, _, tag = self.ref_for(uri).split("/", 1)[1].rpartition(":")
+        try:
+            r = requests.get(f"http://{self.endpoint}/v2/{repo}/manifests/{tag}", timeout=5, headers={
+                "Accept": f"{OCI_MANIFEST}, {DOCKER_MANIFEST}"})
+            digest = (r.json().get("config") or {}).get("digest", "") if r.status_code == 200 else ""
+        except (requests.RequestException, ValueError):
+            return False
+        return bool(image_id) and digest.split(":")[-1] == image_id.split(":")[-1]
 
     def pull(self, uri: str) -> tuple[str | None, str]:
         """(image id, "") or (None, ECS's CannotPullContainerError text)."""

@@ -134,3 +134,28 @@ def test_the_default_runs_containers_where_the_image_is(monkeypatch):
     monkeypatch.delenv("SHINE_OPS_SANDBOX_RUNTIME", raising=False)
     runtime, why = TaskRunner.choose_runtime()
     assert runtime == "container" and image.IMAGE in why
+
+
+@pytest.mark.container
+@pytest.mark.slow
+@needs_image
+@pytest.mark.skipif(__import__("shutil").which("docker-registry") is None, reason="no docker-registry here")
+def test_the_registry_stand_in_pushes_an_image_once_and_serves_it_by_reference(tmp_path):
+    """Its storage outlives sandboxes: a tag that already names the local image is not pushed again (podman
+    would spend about 20 s re-compressing the layers), a pull gives back that same image, another tag fails."""
+    from shine_ops.sandbox import registry
+
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine-api-gateway:test-once"
+    local_id = image.podman("image", "inspect", image.IMAGE, "--format", "{{.Id}}", timeout=30).stdout.strip()
+    reg = registry.start(str(tmp_path))
+    try:
+        reg.push(uri)  # pushed now, or already there from an earlier run
+        assert reg.holds(uri, local_id)
+        assert reg.push(uri) is False
+        assert reg.pull(uri) == (local_id, "")
+        assert not reg.holds(uri.replace(":test-once", ":never-pushed"), local_id)
+        assert not reg.holds(uri, "0" * 64)  # another image under the tag would be pushed again
+        pulled, err = reg.pull(uri.replace(":test-once", ":never-pushed"))
+        assert pulled is None and err.startswith("CannotPullContainerError:")
+    finally:
+        reg.stop()
