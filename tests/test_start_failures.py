@@ -105,3 +105,17 @@ def test_an_old_failed_start_does_not_end_the_wait_for_a_rollback(aws):
     _stop_as_unpullable(aws, world.td_arn, created_at=datetime.now(timezone.utc) - timedelta(hours=1))
     steady, why = deploy.wait_steady(aws, world.report.request_path.service, world.td_arn, deadline_s=2)
     assert not steady and why.startswith("not steady after 2 s"), why
+
+
+def test_the_blue_green_wait_returns_at_the_failed_pull_not_at_its_deadline(aws):
+    from shine_ops.bluegreen.green import wait_green
+
+    world = ecs_service(aws, with_lb=True)
+    world.new_td["containerDefinitions"][0]["memory"] = 512  # moto's RunTask needs a container's memory
+    new = aws.call("ecs", "RegisterTaskDefinition", **world.new_td)["taskDefinition"]["taskDefinitionArn"]
+    arn = _stop_as_unpullable(aws, new)
+    looks: list[dict] = []
+    t0 = time.monotonic()
+    steady, st = wait_green(aws, "c", "api", new, world.tg, deadline_s=60, tick=looks.append)
+    assert not steady and time.monotonic() - t0 < 10 and len(looks) == 1
+    assert "retrying cannot help" in st["failure"] and arn.split("/")[-1] in st["failure"]

@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable
 
 from shine_ops.fixes import ApiCall
-from shine_ops.start_failures import decisive, failed_rollout, stopped_reason, stopped_tasks
+from shine_ops.start_failures import rollout_failure, stopped_reason, stopped_tasks
 
 TG_COPY = ("Protocol", "Port", "VpcId", "TargetType", "HealthCheckProtocol", "HealthCheckPort", "HealthCheckEnabled",
            "HealthCheckPath", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
@@ -46,7 +46,8 @@ def remove_service(cluster: str, name: str) -> list[ApiCall]:
 
 
 def green_status(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str) -> dict:
-    """One look at green: tasks on the new revision, target health, the newest events."""
+    """One look at green: tasks on the new revision, target health, the newest events (and the service as
+    described, for ``rollout_failure``)."""
     s = (aws.call("ecs", "DescribeServices", cluster=cluster, services=[name]).get("services") or [{}])[0]
     arns = aws.call("ecs", "ListTasks", cluster=cluster, serviceName=name).get("taskArns", [])
     tasks = aws.call("ecs", "DescribeTasks", cluster=cluster, tasks=arns).get("tasks", []) if arns else []
@@ -58,7 +59,7 @@ def green_status(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str) ->
                          h["TargetHealth"].get("Description") or h["TargetHealth"].get("Reason") or "")
                         for h in health],
             "events": [e.get("message") for e in s.get("events", [])[:3]],
-            "rollout_failed": failed_rollout(s, td_arn),
+            "service": s,
             "stopped": [stopped_reason(t) for t in tasks
                         if t.get("lastStatus") == "STOPPED" and t.get("taskDefinitionArn") == td_arn][:3]}
 
@@ -92,7 +93,7 @@ def wait_green(aws: Any, cluster: str, name: str, td_arn: str, tg_arn: str, dead
         tick(st)
         if is_steady(st):
             return True, st
-        st["failure"] = st["rollout_failed"] or decisive(stopped_tasks(aws, cluster, name, td_arn), st["desired"])
+        st["failure"] = rollout_failure(aws, st["service"], cluster, name, td_arn)
         if st["failure"] or time.monotonic() >= end:
             return False, st
         time.sleep(1.0)

@@ -113,6 +113,11 @@ def image_exists(image: str = IMAGE) -> bool:
         return False
 
 
+def image_id(image: str = IMAGE) -> str:
+    """The image's id (the digest of its config, as a registry's manifest names it)."""
+    return podman("image", "inspect", image, "--format", "{{.Id}}", timeout=30, check=True).stdout.strip()
+
+
 def image_size(image: str = IMAGE) -> int:
     out = podman("image", "inspect", image, "--format", "{{.Size}}", timeout=30, check=True).stdout.strip()
     return int(out or 0)

@@ -46,8 +46,7 @@ class Registry:
         """Push ``local`` under ``uri``'s reference; False when the stand-in already holds exactly that image
         there (its storage outlives sandboxes, and podman spends about 20 s re-compressing 2 GB of layers to
         find every blob present: the tag's manifest naming the local image's config is proof enough)."""
-        if self.holds(uri, images.podman("image", "inspect", local, "--format", "{{.Id}}", timeout=30,
-                                         check=True).stdout.strip()):
+        if self.holds(uri, images.image_id(local)):
             return False
         images.podman("push", "--tls-verify=false", local, self.ref_for(uri), timeout=900, check=True)
         return True

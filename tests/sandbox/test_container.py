@@ -146,7 +146,7 @@ def test_the_registry_stand_in_pushes_an_image_once_and_serves_it_by_reference(t
     from shine_ops.sandbox import registry
 
     uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine-api-gateway:test-once"
-    local_id = image.podman("image", "inspect", image.IMAGE, "--format", "{{.Id}}", timeout=30).stdout.strip()
+    local_id = image.image_id()
     reg = registry.start(str(tmp_path))
     try:
         reg.push(uri)  # pushed now, or already there from an earlier run
